@@ -1,0 +1,10 @@
+/** The public API: tensors, backends, ops, autodiff, optimizers. */
+export type { Backend } from './tensor/backend.ts';
+export { ShapeError, type Shape } from './tensor/shape.ts';
+export { type Tensor, dispose, disposeTree, item, keep, tidy, toArray, toFloat32, treeTensors } from './tensor/tensor.ts';
+export { backendByName, backendNames, getBackend, setBackend, withBackend, type BackendName } from './tensor/engine.ts';
+export * as random from './tensor/random.ts';
+export * from './ops/index.ts';
+export { backward, grad, valueAndGrad, valueAndGradWithAux } from './grad/value-and-grad.ts';
+export { flattenTree, mapTree, zipTrees } from './grad/tree.ts';
+export { adam, sgd, type AdamConfig, type AdamState, type Optimizer, type SgdConfig, type SgdState } from './grad/optim.ts';

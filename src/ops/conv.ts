@@ -1,0 +1,111 @@
+/**
+ * Convolutions and pooling, composed from two primitives: im2col (image → patch columns) and its
+ * adjoint col2im. conv2d is im2col then a matmul with the weights; conv-transpose is the adjoint:
+ * a matmul with the transposed weights, then col2im. Their gradients come from the primitives.
+ */
+import type { Im2colSpec } from '../tensor/backend.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { ShapeError } from '../tensor/shape.ts';
+import { emit } from './core.ts';
+import { add } from './elementwise.ts';
+import { matmul } from './matmul.ts';
+import { max, mean } from './reduce.ts';
+import { broadcastTo, reshape } from './shape.ts';
+
+export type Pair = number | readonly [number, number];
+const pair = (p: Pair): [number, number] => (typeof p === 'number' ? [p, p] : [p[0], p[1]]);
+
+export interface ConvOptions {
+  readonly stride?: Pair;
+  readonly padding?: Pair;
+}
+
+const specFor = (op: string, n: number, c: number, h: number, w: number, k: [number, number], o: ConvOptions): Im2colSpec => {
+  const [strideH, strideW] = pair(o.stride ?? 1);
+  const [padH, padW] = pair(o.padding ?? 0);
+  const oh = Math.floor((h + 2 * padH - k[0]) / strideH) + 1;
+  const ow = Math.floor((w + 2 * padW - k[1]) / strideW) + 1;
+  if (oh <= 0 || ow <= 0) throw new ShapeError(op, [[n, c, h, w], k], `a ${k[0]}×${k[1]} window does not fit (padding ${padH}, ${padW})`);
+  return { n, c, h, w, kh: k[0], kw: k[1], strideH, strideW, padH, padW, oh, ow };
+};
+
+const assertRank4 = (op: string, x: Tensor): void => {
+  if (x.shape.length !== 4) throw new ShapeError(op, [x.shape], 'expected an NCHW tensor of rank 4');
+};
+
+/** Patch columns [n, c·kh·kw, oh·ow]; positions outside the image read `padValue`. */
+export const im2col = (x: Tensor, spec: Im2colSpec, padValue = 0): Tensor =>
+  emit('im2col', [x], [spec.n, spec.c * spec.kh * spec.kw, spec.oh * spec.ow], (b, [h]) => b.im2col(h, spec, padValue),
+    (g) => [col2im(g, spec)]);
+
+/** The adjoint of im2col: overlapping patch entries add up into [n, c, h, w]. */
+export const col2im = (cols: Tensor, spec: Im2colSpec): Tensor =>
+  emit('col2im', [cols], [spec.n, spec.c, spec.h, spec.w], (b, [h]) => b.col2im(h, spec),
+    (g) => [im2col(g, spec, 0)]);
+
+/** PyTorch's conv2d: x [n, c, h, w], weight [o, c, kh, kw], bias [o] → [n, o, oh, ow]. */
+export const conv2d = (x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvOptions = {}): Tensor => {
+  assertRank4('conv2d', x);
+  assertRank4('conv2d', weight);
+  const [n, c, h, w] = x.shape;
+  const [o, ci, kh, kw] = weight.shape;
+  if (ci !== c) throw new ShapeError('conv2d', [x.shape, weight.shape], `input has ${c} channels, weight expects ${ci}`);
+  const spec = specFor('conv2d', n, c, h, w, [kh, kw], opts);
+  const pointwise = kh === 1 && kw === 1 && spec.strideH === 1 && spec.strideW === 1 && spec.padH === 0 && spec.padW === 0;
+  const cols = pointwise ? reshape(x, [n, c, h * w]) : im2col(x, spec);
+  const y = reshape(matmul(reshape(weight, [o, c * kh * kw]), cols), [n, o, spec.oh, spec.ow]);
+  return bias ? add(y, reshape(bias, [1, o, 1, 1])) : y;
+};
+
+export interface ConvTransposeOptions extends ConvOptions {
+  readonly outputPadding?: Pair;
+}
+
+/**
+ * PyTorch's conv_transpose2d: x [n, cin, h, w], weight [cin, cout, kh, kw], bias [cout] →
+ * [n, cout, (h−1)·s − 2p + kh + outputPadding, …]. It is the adjoint of conv2d with the same weight.
+ */
+export const convTranspose2d = (x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTransposeOptions = {}): Tensor => {
+  assertRank4('convTranspose2d', x);
+  assertRank4('convTranspose2d', weight);
+  const [n, cin, h, w] = x.shape;
+  const [ci, cout, kh, kw] = weight.shape;
+  if (ci !== cin) throw new ShapeError('convTranspose2d', [x.shape, weight.shape], `input has ${cin} channels, weight expects ${ci}`);
+  const [sh, sw] = pair(opts.stride ?? 1);
+  const [ph, pw] = pair(opts.padding ?? 0);
+  const [oph, opw] = pair(opts.outputPadding ?? 0);
+  const outH = (h - 1) * sh - 2 * ph + kh + oph;
+  const outW = (w - 1) * sw - 2 * pw + kw + opw;
+  const spec: Im2colSpec = { n, c: cout, h: outH, w: outW, kh, kw, strideH: sh, strideW: sw, padH: ph, padW: pw, oh: h, ow: w };
+  const cols = matmul(reshape(weight, [cin, cout * kh * kw]), reshape(x, [n, cin, h * w]), true, false);
+  const y = col2im(cols, spec);
+  return bias ? add(y, reshape(bias, [1, cout, 1, 1])) : y;
+};
+
+export interface PoolOptions {
+  readonly kernel: Pair;
+  readonly stride?: Pair;
+  readonly padding?: Pair;
+}
+
+const pooled = (op: string, x: Tensor, o: PoolOptions, padValue: number, reduce: (t: Tensor) => Tensor): Tensor => {
+  assertRank4(op, x);
+  const [n, c, h, w] = x.shape;
+  const k = pair(o.kernel);
+  const spec = specFor(op, n, c, h, w, k, { stride: o.stride ?? o.kernel, padding: o.padding ?? 0 });
+  const cols = reshape(im2col(x, spec, padValue), [n, c, k[0] * k[1], spec.oh * spec.ow]);
+  return reshape(reduce(cols), [n, c, spec.oh, spec.ow]);
+};
+
+/** Max pooling (padding reads −∞ in effect: the most negative float32). */
+export const maxPool2d = (x: Tensor, o: PoolOptions): Tensor => pooled('maxPool2d', x, o, -3.4028234663852886e38, (t) => max(t, 2));
+/** Average pooling; padded positions count as zeros (PyTorch's count_include_pad=True). */
+export const avgPool2d = (x: Tensor, o: PoolOptions): Tensor => pooled('avgPool2d', x, o, 0, (t) => mean(t, 2));
+
+/** Nearest-neighbour upsampling by an integer factor: each pixel becomes a factor×factor block. */
+export const upsampleNearest = (x: Tensor, factor = 2): Tensor => {
+  assertRank4('upsampleNearest', x);
+  const [n, c, h, w] = x.shape;
+  const wide = broadcastTo(reshape(x, [n, c, h, 1, w, 1]), [n, c, h, factor, w, factor]);
+  return reshape(wide, [n, c, h * factor, w * factor]);
+};

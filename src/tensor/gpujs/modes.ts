@@ -1,0 +1,60 @@
+/**
+ * Opening a GPU.js instance in exactly the mode asked for. GPU.js falls back silently — `mode: 'gpu'`
+ * without a GL context runs on webasm, and a kernel that cannot build on its backend reruns on
+ * cpu with only a console warning — so both the instance and every new kernel are checked.
+ */
+import { GPU } from 'gpu.js';
+
+export const gpuJsModes = ['cpu', 'webasm', 'headlessgl', 'gpu', 'webgl', 'webgl2'] as const;
+export type GpuJsMode = (typeof gpuJsModes)[number];
+
+/** GL modes keep buffers as textures on the device; cpu and webasm use Float32Arrays. */
+export const isGlMode = (mode: GpuJsMode): boolean => mode !== 'cpu' && mode !== 'webasm';
+
+/** GPU.js's own name for the kernel class each mode must end up on (every GL class says 'gpu'). */
+const kernelClassMode = (mode: GpuJsMode): string =>
+  mode === 'cpu' ? 'cpu' : mode === 'webasm' ? 'webasm' : 'gpu';
+
+export class GpuJsModeError extends Error {
+  constructor(readonly mode: string, reason: string) {
+    super(`GPU.js mode "${mode}" is not available here: ${reason}${hint(mode)}`);
+    this.name = 'GpuJsModeError';
+  }
+}
+
+const hint = (mode: string): string =>
+  mode === 'headlessgl' || mode === 'gpu'
+    ? ' (headless-gl needs the `gl` package built and an X server: run under `xvfb-run -a`)'
+    : mode === 'webgl' || mode === 'webgl2' ? ' (WebGL needs a browser)' : '';
+
+type KernelClass = { readonly mode?: string; readonly name?: string };
+
+/** A GPU.js instance whose kernels really run in `mode`; throws {@link GpuJsModeError} otherwise. */
+export const openGpu = (mode: GpuJsMode): GPU => {
+  if (!(gpuJsModes as readonly string[]).includes(mode)) {
+    throw new GpuJsModeError(mode, `expected one of ${gpuJsModes.join(', ')}`);
+  }
+  let gpu: GPU;
+  try {
+    gpu = new GPU({ mode });
+  } catch (e) {
+    throw new GpuJsModeError(mode, `GPU.js refused it (${(e as Error).message})`);
+  }
+  const chosen = (gpu as unknown as { Kernel: KernelClass | null }).Kernel;
+  if (gpu.mode !== mode || chosen?.mode !== kernelClassMode(mode)) {
+    void gpu.destroy().catch(() => undefined);
+    throw new GpuJsModeError(mode, `GPU.js fell back to ${chosen?.name ?? 'nothing'} (mode ${gpu.mode})`);
+  }
+  return gpu;
+};
+
+/**
+ * Throws when a kernel, after its first run, is no longer on the mode's backend (GPU.js swaps in
+ * a cpu kernel when a build fails, e.g. an unsupported argument type on webasm).
+ */
+export const checkKernelMode = (mode: GpuJsMode, shortcut: { kernel: unknown }, what: string): void => {
+  const running = (shortcut.kernel as { constructor: KernelClass }).constructor;
+  if (running.mode !== kernelClassMode(mode)) {
+    throw new GpuJsModeError(mode, `kernel ${what} fell back to ${running.name ?? running.mode}`);
+  }
+};

@@ -1,0 +1,94 @@
+/** Shape and stride helpers shared by the strided kernels, and the size checks every kernel runs. */
+import type { FloatArray } from '../backend.ts';
+
+/**
+ * Merges dimensions that every operand walks as one: dims d and d+1 merge when, for each stride
+ * array, stride[d] = stride[d+1]·shape[d+1]. Size-1 dims are dropped (their stride never moves).
+ * Contiguous same-shape operands thus collapse to one dimension with stride 1 and a broadcast scalar
+ * to stride 0, which turns the strided loops into single flat runs.
+ */
+export const collapseDims = (
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } => {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    const mergeable = last >= 0
+      && strides.every((s, j) => outStrides[j][last] === s[d] * shape[d]);
+    if (mergeable) {
+      outShape[last] *= shape[d];
+      strides.forEach((s, j) => { outStrides[j][last] = s[d]; });
+    } else {
+      outShape.push(shape[d]);
+      strides.forEach((s, j) => { outStrides[j].push(s[d]); });
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+};
+
+export const sizeOfShape = (shape: readonly number[]): number => {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+};
+
+export const checkLength = (kernel: string, what: string, x: FloatArray, needed: number): void => {
+  if (x.length < needed) {
+    throw new RangeError(`plain ${kernel}: ${what} has ${x.length} elements, needs ${needed}`);
+  }
+};
+
+/** Checks that every index offset + Σ idx_d·strides_d of a non-empty view lies inside x. */
+export const checkView = (
+  kernel: string, what: string, x: FloatArray, shape: readonly number[],
+  strides: readonly number[], offset: number,
+): void => {
+  if (strides.length !== shape.length) {
+    throw new RangeError(`plain ${kernel}: ${what} has ${strides.length} strides for rank ${shape.length}`);
+  }
+  if (sizeOfShape(shape) === 0) return;
+  let lo = offset;
+  let hi = offset;
+  for (let d = 0; d < shape.length; d++) {
+    const reach = (shape[d] - 1) * strides[d];
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  }
+  if (lo < 0 || hi >= x.length) {
+    throw new RangeError(
+      `plain ${kernel}: ${what} view [${shape}] strides [${strides}] offset ${offset} reaches `
+      + `[${lo}, ${hi}] outside its ${x.length} elements`);
+  }
+};
+
+/**
+ * Visits a collapsed strided iteration as runs along the last dimension: calls run(offsets, start,
+ * len) for each run, `offsets[j]` the starting element of operand j and `start` the output offset.
+ * The odometer over the outer dims updates offsets incrementally.
+ */
+export const forEachRun = (
+  shape: readonly number[], strides: readonly (readonly number[])[],
+  run: (offsets: number[], start: number, len: number) => void, bases?: readonly number[],
+): void => {
+  const rank = shape.length;
+  const offsets = strides.map((_, j) => bases?.[j] ?? 0);
+  if (rank === 0) {
+    run(offsets, 0, 1);
+    return;
+  }
+  const inner = shape[rank - 1];
+  const outer = sizeOfShape(shape) / inner;
+  const idx = new Array<number>(rank - 1).fill(0);
+  for (let o = 0; o < outer; o++) {
+    run(offsets, o * inner, inner);
+    for (let d = rank - 2; d >= 0; d--) {
+      for (let j = 0; j < offsets.length; j++) offsets[j] += strides[j][d];
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+      for (let j = 0; j < offsets.length; j++) offsets[j] -= strides[j][d] * shape[d];
+    }
+  }
+};

@@ -1,0 +1,159 @@
+/**
+ * Matrix multiply: out[b] = opA(A[b]) · opB(B[b]) (see MatmulSpec), accumulated in doubles.
+ *
+ * The fast path is the classic packed GEMM: B is copied into column panels of NR (k × NR, row by row)
+ * and A into row panels of MR (k × MR), both as Float64Array, with zero padding at the edges. A micro
+ * kernel then keeps an MR × NR tile of C in local variables and walks both panels linearly: per k
+ * step it loads MR + NR numbers for MR·NR multiply-adds. Packing also absorbs transA/transB and the
+ * float32 → float64 conversion, so the kernel is one loop for every layout and precision.
+ *
+ * Blocking keeps a packed A block (MC rows) in L2 and a packed B panel in L1 while it is reused.
+ * k is never split, so each output is one full dot product rounded once.
+ *
+ * Index expressions inside the kernel are written `(i + 1) | 0`: the truncation tells V8 the
+ * addition cannot overflow, which drops an overflow check from every load.
+ */
+import type { FloatArray, MatmulSpec } from '../backend.ts';
+import { checkLength } from './indexing.ts';
+
+const MR = 3;
+const NR = 3;
+/** The current tile of C, handed from the micro kernel to the store loop. */
+const tile = new Float64Array(MR * NR);
+
+/** tile = the 3×3 product of an A panel (k × 3, at ai) and a B panel (k × 3, at bi). */
+const microKernel = (pa: Float64Array, ai: number, pb: Float64Array, bi: number, k: number): void => {
+  let c00 = 0, c01 = 0, c02 = 0;
+  let c10 = 0, c11 = 0, c12 = 0;
+  let c20 = 0, c21 = 0, c22 = 0;
+  for (const end = ai + k * 3; ai < end; ai += 3, bi += 3) {
+    const b0 = pb[bi], b1 = pb[(bi + 1) | 0], b2 = pb[(bi + 2) | 0];
+    const a0 = pa[ai];
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2;
+    const a1 = pa[(ai + 1) | 0];
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2;
+    const a2 = pa[(ai + 2) | 0];
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2;
+  }
+  tile[0] = c00; tile[1] = c01; tile[2] = c02;
+  tile[3] = c10; tile[4] = c11; tile[5] = c12;
+  tile[6] = c20; tile[7] = c21; tile[8] = c22;
+};
+
+/** Copies the valid rows × cols corner of the tile into C at offset o (row length n). */
+const storeTile = (out: FloatArray, o: number, n: number, rows: number, cols: number): void => {
+  for (let i = 0; i < rows; i++, o += n) for (let j = 0; j < cols; j++) out[o + j] = tile[i * NR + j];
+};
+
+/** Below this many multiply-adds, packing costs more than it saves. */
+const directLimit = 16 * 16 * 16;
+/** Packed A block ≤ 32 Ki doubles (256 KiB, L2); packed B block ≤ 256 Ki doubles (2 MiB). */
+const aBlockDoubles = 1 << 15;
+const bBlockDoubles = 1 << 18;
+
+/** Scratch reused across calls (kernels run one at a time): grows to the largest block seen. */
+let packedA = new Float64Array(0);
+let packedB = new Float64Array(0);
+
+/**
+ * Copies rows [i0, i0 + rows) of opA(A) into MR-row panels: panel p holds, for each kk, the MR
+ * values A(i0 + p·MR + ii, kk) side by side; rows past the end are zero.
+ */
+const packA = (a: FloatArray, aOff: number, i0: number, rows: number, m: number, k: number,
+  transA: boolean): Float64Array => {
+  const panels = Math.ceil(rows / MR);
+  if (packedA.length < panels * MR * k) packedA = new Float64Array(panels * MR * k);
+  const pa = packedA;
+  // A(i, kk) = a[aOff + i·rowStride + kk·colStride]
+  const rowStride = transA ? 1 : k;
+  const colStride = transA ? m : 1;
+  for (let p = 0; p < panels; p++) {
+    const r0 = i0 + p * MR;
+    const h = Math.min(MR, i0 + rows - r0);
+    const dst = p * MR * k;
+    for (let ii = 0; ii < MR; ii++) {
+      if (ii < h) {
+        for (let kk = 0, s = aOff + (r0 + ii) * rowStride, d = dst + ii; kk < k; kk++, s += colStride, d += MR) pa[d] = a[s];
+      } else {
+        for (let kk = 0, d = dst + ii; kk < k; kk++, d += MR) pa[d] = 0;
+      }
+    }
+  }
+  return pa;
+};
+
+/** Copies columns [j0, j0 + cols) of opB(B) into NR-column panels, zero past the end. */
+const packB = (b: FloatArray, bOff: number, j0: number, cols: number, n: number, k: number,
+  transB: boolean): Float64Array => {
+  const panels = Math.ceil(cols / NR);
+  if (packedB.length < panels * NR * k) packedB = new Float64Array(panels * NR * k);
+  const pb = packedB;
+  // B(kk, j) = b[bOff + kk·rowStride + j·colStride]
+  const rowStride = transB ? 1 : n;
+  const colStride = transB ? k : 1;
+  for (let q = 0; q < panels; q++) {
+    const c0 = j0 + q * NR;
+    const w = Math.min(NR, j0 + cols - c0);
+    const dst = q * NR * k;
+    for (let jj = 0; jj < NR; jj++) {
+      if (jj < w) {
+        for (let kk = 0, s = bOff + (c0 + jj) * colStride, d = dst + jj; kk < k; kk++, s += rowStride, d += NR) pb[d] = b[s];
+      } else {
+        for (let kk = 0, d = dst + jj; kk < k; kk++, d += NR) pb[d] = 0;
+      }
+    }
+  }
+  return pb;
+};
+
+/** The reference triple loop, used for small products where packing does not pay. */
+const direct = (a: FloatArray, aOff: number, b: FloatArray, bOff: number, out: FloatArray,
+  cOff: number, spec: MatmulSpec): void => {
+  const { m, k, n, transA, transB } = spec;
+  const aRow = transA ? 1 : k;
+  const aCol = transA ? m : 1;
+  const bRow = transB ? 1 : n;
+  const bCol = transB ? k : 1;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let kk = 0, ia = aOff + i * aRow, ib = bOff + j * bCol; kk < k; kk++, ia += aCol, ib += bRow) {
+        s += a[ia] * b[ib];
+      }
+      out[cOff + i * n + j] = s;
+    }
+  }
+};
+
+export const matmul = (a: FloatArray, b: FloatArray, out: FloatArray, spec: MatmulSpec): void => {
+  const { batch, m, k, n, transA, transB, strideA, strideB } = spec;
+  if (batch === 0 || m === 0 || n === 0) return;
+  checkLength('matmul', 'a', a, (batch - 1) * strideA + m * k);
+  checkLength('matmul', 'b', b, (batch - 1) * strideB + k * n);
+  checkLength('matmul', 'out', out, batch * m * n);
+  if (m < MR || n < NR || m * n * k <= directLimit) {
+    for (let bi = 0; bi < batch; bi++) direct(a, bi * strideA, b, bi * strideB, out, bi * m * n, spec);
+    return;
+  }
+  const mc = Math.max(MR, Math.floor(aBlockDoubles / k / MR) * MR);
+  const nc = Math.max(NR, Math.floor(bBlockDoubles / k / NR) * NR);
+  for (let bi = 0; bi < batch; bi++) {
+    const cOff = bi * m * n;
+    for (let j0 = 0; j0 < n; j0 += nc) {
+      const cols = Math.min(nc, n - j0);
+      // With one B shared by every batch and a single column block, the packed B is still valid.
+      const pb = strideB === 0 && bi > 0 && nc >= n ? packedB
+        : packB(b, bi * strideB, j0, cols, n, k, transB);
+      for (let i0 = 0; i0 < m; i0 += mc) {
+        const rows = Math.min(mc, m - i0);
+        const pa = packA(a, bi * strideA, i0, rows, m, k, transA);
+        for (let q = 0, jq = 0; jq < cols; q++, jq += NR) {
+          for (let p = 0, ip = 0; ip < rows; p++, ip += MR) {
+            microKernel(pa, p * MR * k, pb, q * NR * k, k);
+            storeTile(out, cOff + (i0 + ip) * n + j0 + jq, n, Math.min(MR, rows - ip), Math.min(NR, cols - jq));
+          }
+        }
+      }
+    }
+  }
+};

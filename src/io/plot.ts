@@ -87,9 +87,12 @@ export const plotLossCurve = (values: readonly number[], opts: LossPlotOptions =
 
   const ys = values.map(v => (logY ? (v > 0 ? Math.log10(v) : NaN) : v));
   const finite = ys.filter(Number.isFinite);
-  let low = finite.length > 0 ? Math.min(...finite) : 0;
-  let high = finite.length > 0 ? Math.max(...finite) : 1;
+  // a loop, not Math.min(...finite): spreading a long run's values overflows the stack
+  let [low, high] = finite.length > 0 ? [Infinity, -Infinity] : [0, 1];
+  for (const v of finite) [low, high] = [Math.min(low, v), Math.max(high, v)];
   if (high - low < 1e-12) [low, high] = [low - 0.5, high + 0.5];
+  // a little headroom so the curve does not run along the axis
+  [low, high] = [low - 0.03 * (high - low), high + 0.03 * (high - low)];
   const toX = (i: number) => area.left + (values.length <= 1 ? 0.5 : i / (values.length - 1)) * (area.right - area.left);
   const toY = (v: number) => area.bottom - ((v - low) / (high - low)) * (area.bottom - area.top);
 

@@ -16,28 +16,24 @@
 import type { FloatArray, MatmulSpec } from '../backend.ts';
 import { checkLength } from './indexing.ts';
 
-const MR = 3;
-const NR = 3;
+const MR = 2;
+const NR = 6;
 /** The current tile of C, handed from the micro kernel to the store loop. */
 const tile = new Float64Array(MR * NR);
 
-/** tile = the 3×3 product of an A panel (k × 3, at ai) and a B panel (k × 3, at bi). */
+/** tile = the 2×6 product of an A panel (k × 2, at ai) and a B panel (k × 6, at bi). */
 const microKernel = (pa: Float64Array, ai: number, pb: Float64Array, bi: number, k: number): void => {
-  let c00 = 0, c01 = 0, c02 = 0;
-  let c10 = 0, c11 = 0, c12 = 0;
-  let c20 = 0, c21 = 0, c22 = 0;
-  for (const end = ai + k * 3; ai < end; ai += 3, bi += 3) {
-    const b0 = pb[bi], b1 = pb[(bi + 1) | 0], b2 = pb[(bi + 2) | 0];
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0;
+  for (const end = ai + k * 2; ai < end; ai += 2, bi += 6) {
+    const b0 = pb[bi], b1 = pb[(bi + 1) | 0], b2 = pb[(bi + 2) | 0], b3 = pb[(bi + 3) | 0], b4 = pb[(bi + 4) | 0], b5 = pb[(bi + 5) | 0];
     const a0 = pa[ai];
-    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3; c04 += a0 * b4; c05 += a0 * b5;
     const a1 = pa[(ai + 1) | 0];
-    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2;
-    const a2 = pa[(ai + 2) | 0];
-    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3; c14 += a1 * b4; c15 += a1 * b5;
   }
-  tile[0] = c00; tile[1] = c01; tile[2] = c02;
-  tile[3] = c10; tile[4] = c11; tile[5] = c12;
-  tile[6] = c20; tile[7] = c21; tile[8] = c22;
+  tile[0] = c00; tile[1] = c01; tile[2] = c02; tile[3] = c03; tile[4] = c04; tile[5] = c05;
+  tile[6] = c10; tile[7] = c11; tile[8] = c12; tile[9] = c13; tile[10] = c14; tile[11] = c15;
 };
 
 /** Copies the valid rows × cols corner of the tile into C at offset o (row length n). */
@@ -71,12 +67,10 @@ const packA = (a: FloatArray, aOff: number, i0: number, rows: number, m: number,
     const r0 = i0 + p * MR;
     const h = Math.min(MR, i0 + rows - r0);
     const dst = p * MR * k;
-    for (let ii = 0; ii < MR; ii++) {
-      if (ii < h) {
-        for (let kk = 0, s = aOff + (r0 + ii) * rowStride, d = dst + ii; kk < k; kk++, s += colStride, d += MR) pa[d] = a[s];
-      } else {
-        for (let kk = 0, d = dst + ii; kk < k; kk++, d += MR) pa[d] = 0;
-      }
+    // kk outermost: each of the MR rows is read as a sequential stream whatever the layout.
+    for (let kk = 0, s = aOff + r0 * rowStride, d = dst; kk < k; kk++, s += colStride, d += MR) {
+      for (let ii = 0; ii < h; ii++) pa[d + ii] = a[s + ii * rowStride];
+      for (let ii = h; ii < MR; ii++) pa[d + ii] = 0;
     }
   }
   return pa;
@@ -95,12 +89,9 @@ const packB = (b: FloatArray, bOff: number, j0: number, cols: number, n: number,
     const c0 = j0 + q * NR;
     const w = Math.min(NR, j0 + cols - c0);
     const dst = q * NR * k;
-    for (let jj = 0; jj < NR; jj++) {
-      if (jj < w) {
-        for (let kk = 0, s = bOff + (c0 + jj) * colStride, d = dst + jj; kk < k; kk++, s += rowStride, d += NR) pb[d] = b[s];
-      } else {
-        for (let kk = 0, d = dst + jj; kk < k; kk++, d += NR) pb[d] = 0;
-      }
+    for (let kk = 0, s = bOff + c0 * colStride, d = dst; kk < k; kk++, s += rowStride, d += NR) {
+      for (let jj = 0; jj < w; jj++) pb[d + jj] = b[s + jj * colStride];
+      for (let jj = w; jj < NR; jj++) pb[d + jj] = 0;
     }
   }
   return pb;

@@ -335,7 +335,7 @@ export class ModuleBuilder {
     return this.define(this.declare(), name, params, results, body, exported);
   }
 
-  encode(): Uint8Array {
+  encode(): Uint8Array<ArrayBuffer> {
     const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
     const types: number[] = [];
     uleb(types, this.types.length);

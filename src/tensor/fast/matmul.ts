@@ -14,7 +14,9 @@
  * and a product must fit: 5 × 8 (10 + 2 + 2) is the widest tile that does (measured best too, see
  * scripts/bench-fast-scratch.ts).
  */
+import type { MatmulSpec } from '../backend.ts';
 import { Code, f32, i32, ModuleBuilder, v128, type MemoryImport } from './emitter.ts';
+import { heapImport, type FloatBlock, type WasmHeap } from './memory.ts';
 
 export interface GemmShape {
   /** Rows of the register tile. */
@@ -216,3 +218,76 @@ export const buildGemmModule = (memory: MemoryImport, shape: GemmShape = default
   m.func('macro', [i32, i32, i32, i32, i32, i32, i32, i32, i32], [], (c) => emitMacro(c, shape));
   return m;
 };
+
+export interface GemmBlocking {
+  /** Rows of A per packed block (kept in L2). */
+  readonly mc: number;
+  /** Depth per block (an nr-wide B panel of kc rows stays in L1). */
+  readonly kc: number;
+  /** Columns of B per packed block. */
+  readonly nc: number;
+}
+
+/** L1d is 48 KiB and L2 2 MiB per core here: B panel 8 × 256 floats = 8 KiB, A block 120 KiB. */
+export const defaultBlocking: GemmBlocking = { mc: 120, kc: 256, nc: 1024 };
+
+/** Batched GEMM on byte offsets in `heap`, with packing scratch allocated once from the heap. */
+export class Gemm {
+  private readonly k: GemmExports;
+  private readonly pa: FloatBlock;
+  private readonly pb: FloatBlock;
+  private readonly tile: FloatBlock;
+  readonly shape: GemmShape;
+  readonly blocking: GemmBlocking;
+
+  constructor(private readonly heap: WasmHeap, shape: GemmShape = defaultGemmShape,
+    blocking: GemmBlocking = defaultBlocking) {
+    this.shape = shape;
+    // Whole tiles per block, so only the last block of a matrix has edge tiles.
+    const mc = Math.max(shape.mr, Math.floor(blocking.mc / shape.mr) * shape.mr);
+    const nc = Math.max(shape.nr, Math.floor(blocking.nc / shape.nr) * shape.nr);
+    this.blocking = { mc, kc: blocking.kc, nc };
+    this.k = buildGemmModule(heapImport(heap), shape).instantiate<GemmExports>(heap.memory);
+    this.pa = heap.alloc(mc * blocking.kc);
+    this.pb = heap.alloc(nc * blocking.kc);
+    this.tile = heap.alloc(shape.mr * shape.nr);
+  }
+
+  /** out[b] = opA(A[b]) · opB(B[b]) for byte offsets a, b, out (see MatmulSpec). */
+  run(a: number, b: number, out: number, spec: MatmulSpec): void {
+    const { batch, m, k, n, transA, transB, strideA, strideB } = spec;
+    if (batch === 0 || m === 0 || n === 0) return;
+    if (k === 0) {
+      this.heap.f32.fill(0, out >>> 2, (out >>> 2) + batch * m * n);
+      return;
+    }
+    const { mc: MC, nc: NC } = this.blocking;
+    // Equal k blocks no deeper than kc, so the last is not a sliver.
+    const kBlocks = Math.ceil(k / this.blocking.kc);
+    const KC = Math.ceil(k / kBlocks);
+    // A(i, p) at a + 4·(i·rsA + p·csA); B(p, j) at b + 4·(p·rsB + j·csB).
+    const rsA = transA ? 1 : k;
+    const csA = transA ? m : 1;
+    const rsB = transB ? 1 : n;
+    const csB = transB ? k : 1;
+    const { pa, pb, tile } = this;
+    for (let bi = 0; bi < batch; bi++) {
+      const aBase = a + 4 * bi * strideA;
+      const bBase = b + 4 * bi * strideB;
+      const cBase = out + 4 * bi * m * n;
+      for (let jc = 0; jc < n; jc += NC) {
+        const nc = Math.min(NC, n - jc);
+        for (let pc = 0; pc < k; pc += KC) {
+          const kc = Math.min(KC, k - pc);
+          this.k.packB(bBase + 4 * (pc * rsB + jc * csB), pb.offset, nc, kc, csB, rsB);
+          for (let ic = 0; ic < m; ic += MC) {
+            const mc = Math.min(MC, m - ic);
+            this.k.packA(aBase + 4 * (ic * rsA + pc * csA), pa.offset, mc, kc, rsA, csA);
+            this.k.macro(pa.offset, pb.offset, cBase + 4 * (ic * n + jc), mc, nc, kc, n,
+              pc > 0 ? 1 : 0, tile.offset);
+          }
+        }
+      }
+    }
+  }
+}

@@ -11,6 +11,8 @@
  * grow (use {@link WasmHeap.f32} or {@link WasmHeap.view}, never a cached array).
  */
 
+import type { MemoryImport } from './emitter.ts';
+
 const pageBytes = 65536;
 /** Every block starts on a 64-byte boundary (one cache line, and aligned for v128). */
 const alignFloats = 16;
@@ -127,3 +129,10 @@ export class WasmHeap {
     return offset;
   }
 }
+
+/** The import descriptor a module needs to link against this heap's memory. */
+export const heapImport = (heap: WasmHeap): MemoryImport => ({
+  initialPages: 1,
+  maximumPages: heap.maximumPages,
+  shared: heap.shared,
+});

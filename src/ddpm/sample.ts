@@ -1,0 +1,79 @@
+/**
+ * Ancestral sampling (Ho et al. 2020, Algorithm 2): x_{T−1} ~ N(0, I), then one scheduler step per
+ * timestep down to the data. Randomness comes from one key: the start from its first half, the
+ * noise of the step at t from fold(second half, t), so a run is reproducible step by step.
+ *
+ * Memory: each step runs in a `tidy`, so the model's intermediates and the step's temporaries are
+ * freed as it returns; the previous x is disposed unless recorded.
+ */
+import { full } from '../ops/create.ts';
+import { normal } from '../ops/random.ts';
+import { fold, type Key, split } from '../tensor/random.ts';
+import { ShapeError, type Shape } from '../tensor/shape.ts';
+import { dispose, keep, type Tensor, tidy } from '../tensor/tensor.ts';
+import type { Denoiser } from './loss.ts';
+import type { VarianceKind } from './reverse.ts';
+import { ddpmScheduler } from './scheduler.ts';
+import type { Schedule } from './schedule.ts';
+
+export interface SampleOptions {
+  /**
+   * Called at each timestep with the sample the model saw, x_t, and its x̂_0. Both are freed when
+   * the step ends: read them (or `keep` them) inside the callback.
+   */
+  readonly onStep?: (t: number, xt: Tensor, predX0: Tensor) => void;
+  /** Timesteps t whose x_t to return in `trajectory` (T−1 is the starting noise). */
+  readonly keepTrajectory?: readonly number[];
+  /** σ_t² = β̃_t ('posterior', default, as the walk-through) or β_t ('beta'). */
+  readonly variance?: VarianceKind;
+  /** Clip x̂_0 to [−1, 1] at each step (default false, as the walk-through). */
+  readonly clip?: boolean;
+  /** Visit this many evenly spaced timesteps instead of all T (see `setTimesteps`). */
+  readonly numSteps?: number;
+}
+
+export interface SampleResult {
+  /** The generated batch. */
+  readonly x0: Tensor;
+  /**
+   * x_t for each requested t. These tensors are taken out of every open `tidy` scope (a Map is
+   * invisible to tidy's result walk), so the caller owns them and disposes them.
+   */
+  readonly trajectory: ReadonlyMap<number, Tensor>;
+}
+
+export const sampleLoop = (
+  model: Denoiser, schedule: Schedule, shape: Shape, key: Key, opts: SampleOptions = {},
+): SampleResult => {
+  if (shape.length < 1) throw new ShapeError('sampleLoop', [shape], 'the sample shape needs a batch dimension');
+  const scheduler = ddpmScheduler(schedule, { clip: opts.clip, variance: opts.variance });
+  const timesteps = scheduler.setTimesteps(opts.numSteps);
+  const wanted = new Set(opts.keepTrajectory ?? []);
+  const missing = [...wanted].filter((t) => !timesteps.includes(t));
+  if (missing.length > 0) throw new RangeError(`sampleLoop: keepTrajectory asks for timesteps ${missing.join(', ')}, which this run does not visit`);
+
+  const [startKey, stepKey] = split(key, 2);
+  const trajectory = new Map<number, Tensor>();
+  let x = normal(startKey, shape);
+  try {
+    timesteps.forEach((t, i) => {
+      const prevT = timesteps[i + 1] ?? -1;
+      const xt = x;
+      const next = tidy(() => {
+        const eps = model(xt, full([shape[0]], t, xt.backend));
+        const noise = prevT >= 0 ? normal(fold(stepKey, t), shape, 0, 1, xt.backend) : null;
+        const { prevSample, predX0 } = scheduler.step(eps, t, xt, noise, prevT);
+        opts.onStep?.(t, xt, predX0);
+        return prevSample;
+      });
+      if (wanted.has(t)) trajectory.set(t, keep(xt));
+      else dispose(xt);
+      x = next;
+    });
+  } catch (e) {
+    if (![...trajectory.values()].includes(x)) dispose(x);
+    trajectory.forEach(dispose);
+    throw e;
+  }
+  return { x0: x, trajectory };
+};

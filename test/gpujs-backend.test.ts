@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   availableGpuJsModes, createGpuJsBackend, GpuJsModeError, type GpuJsBackend,
 } from '../src/tensor/gpujs/index.ts';
+import { recycleTextureNames } from '../src/tensor/gpujs/texture-pool.ts';
 import { registerBackendChecks } from './support/backend-checks.ts';
 
 const release = (b: unknown) => (b as GpuJsBackend).destroy();
@@ -61,5 +62,26 @@ describe('gpujs-cpu kernel cache and handles', () => {
     expect(() => b.read(h, 1)).toThrow(/disposed/);
     b.destroy();
     other.destroy();
+  });
+});
+
+describe('texture-name recycling (headless-gl workaround)', () => {
+  it('hands deleted names back out before creating new ones, and really deletes them at release', () => {
+    let made = 0;
+    const deleted: unknown[] = [];
+    const gl = { createTexture: () => ({ id: made++ }), deleteTexture: (t: unknown) => { deleted.push(t); } };
+    const release = recycleTextureNames(gl);
+    expect(recycleTextureNames(gl)).toBe(release);
+    const [a, b] = [gl.createTexture(), gl.createTexture()];
+    gl.deleteTexture(a);
+    gl.deleteTexture(a);
+    expect(gl.createTexture()).toBe(a);
+    expect(gl.createTexture()).toEqual({ id: 2 });
+    gl.deleteTexture(b);
+    expect(deleted).toEqual([]);
+    release();
+    expect(deleted).toEqual([b]);
+    gl.deleteTexture(a);
+    expect(deleted).toEqual([b, a]);
   });
 });

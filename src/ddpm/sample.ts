@@ -71,8 +71,8 @@ export const sampleLoop = (
       x = next;
     });
   } catch (e) {
-    if (![...trajectory.values()].includes(x)) dispose(x);
-    trajectory.forEach(dispose);
+    dispose(x);
+    trajectory.forEach((kept) => dispose(kept));
     throw e;
   }
   return { x0: x, trajectory };

@@ -46,9 +46,14 @@ export const linearBetas = (T: number, start = 1e-4, end = 0.02): Float64Array =
 export const MAX_BETA = 0.999;
 
 /** β_t = min(1 − ᾱ(t+1)/ᾱ(t), 0.999) for a continuous ᾱ(·) on [0, T] with ᾱ(0) = 1. */
-const betasFromAlphaBar = (T: number, alphaBar: (step: number) => number): Float64Array => {
+const betasFromAlphaBar = (fn: string, T: number, alphaBar: (step: number) => number): Float64Array => {
   const out = new Float64Array(T);
-  for (let i = 0; i < T; i++) out[i] = Math.min(1 - alphaBar(i + 1) / alphaBar(i), MAX_BETA);
+  for (let i = 0; i < T; i++) {
+    out[i] = Math.min(1 - alphaBar(i + 1) / alphaBar(i), MAX_BETA);
+    if (!(out[i] > 0)) {
+      throw new RangeError(`${fn}: ᾱ is flat in float64 between steps ${i} and ${i + 1} (β_${i} = ${out[i]}); the parameters make the curve too steep or too flat for T = ${T}`);
+    }
+  }
   return out;
 };
 
@@ -62,7 +67,7 @@ export const cosineBetas = (T: number, s = 0.008): Float64Array => {
   if (!(Number.isFinite(s) && s >= 0)) throw new RangeError(`cosineBetas: s must be a finite number ≥ 0, got ${s}`);
   const f = (step: number): number => Math.cos((((step / T) + s) / (1 + s)) * (Math.PI / 2)) ** 2;
   const f0 = f(0);
-  return betasFromAlphaBar(T, (step) => f(step) / f0);
+  return betasFromAlphaBar('cosineBetas', T, (step) => f(step) / f0);
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -84,7 +89,7 @@ export const sigmoidBetas = (T: number, start = -3, end = 3, tau = 1): Float64Ar
   const vStart = sigmoid(start / tau);
   const vEnd = sigmoid(end / tau);
   const alphaBar = (step: number): number => (vEnd - sigmoid(((step / T) * (end - start) + start) / tau)) / (vEnd - vStart);
-  return betasFromAlphaBar(T, alphaBar);
+  return betasFromAlphaBar('sigmoidBetas', T, alphaBar);
 };
 
 // ---- the precomputed tables -------------------------------------------------------------------
@@ -103,6 +108,8 @@ export interface Schedule {
   readonly alphasCumprod: Float64Array;
   /** ᾱ_{t−1}, with ᾱ_{−1} = 1 */
   readonly alphasCumprodPrev: Float64Array;
+  /** 1 − ᾱ_t, computed without cancellation where ᾱ_t ≈ 1 */
+  readonly oneMinusAlphasCumprod: Float64Array;
   /** √ᾱ_t */
   readonly sqrtAlphasCumprod: Float64Array;
   /** √(1 − ᾱ_t) */
@@ -133,6 +140,35 @@ const map = (xs: Float64Array, f: (x: number, i: number) => number): Float64Arra
 };
 
 /**
+ * Every table from the four that define a chain: β, α = 1 − β, ᾱ and 1 − ᾱ (passed separately so
+ * each can be computed in its most accurate form).
+ */
+const tables = (betas: Float64Array, alphas: Float64Array, alphasCumprod: Float64Array, oneMinus: Float64Array): Schedule => {
+  const T = betas.length;
+  const alphasCumprodPrev = map(alphasCumprod, (_, i) => (i === 0 ? 1 : alphasCumprod[i - 1]));
+  const oneMinusPrev = map(oneMinus, (_, i) => (i === 0 ? 0 : oneMinus[i - 1]));
+  const posteriorVariance = map(betas, (b, i) => (b * oneMinusPrev[i]) / oneMinus[i]);
+  return Object.freeze({
+    T,
+    betas,
+    alphas,
+    alphasCumprod,
+    alphasCumprodPrev,
+    oneMinusAlphasCumprod: oneMinus,
+    sqrtAlphasCumprod: map(alphasCumprod, Math.sqrt),
+    sqrtOneMinusAlphasCumprod: map(oneMinus, Math.sqrt),
+    sqrtRecipAlphas: map(alphas, (a) => Math.sqrt(1 / a)),
+    sqrtRecipAlphasCumprod: map(alphasCumprod, (a) => Math.sqrt(1 / a)),
+    sqrtRecipm1AlphasCumprod: map(alphasCumprod, (a, i) => Math.sqrt(oneMinus[i] / a)),
+    posteriorVariance,
+    posteriorLogVarianceClipped: map(posteriorVariance, (v, i) =>
+      Math.log(i > 0 ? v : T > 1 ? posteriorVariance[1] : betas[0])),
+    posteriorMeanCoef1: map(betas, (b, i) => (b * Math.sqrt(alphasCumprodPrev[i])) / oneMinus[i]),
+    posteriorMeanCoef2: map(alphas, (a, i) => (oneMinusPrev[i] * Math.sqrt(a)) / oneMinus[i]),
+  });
+};
+
+/**
  * The schedule of the given betas (copied). Throws a RangeError unless T ≥ 1 and every β is in
  * (0, 1): β = 0 would make 1 − ᾱ_0 = 0 and the posterior divide by zero, β ≥ 1 would zero ᾱ.
  */
@@ -147,26 +183,37 @@ export const makeSchedule = (betasIn: ArrayLike<number>): Schedule => {
   const alphasCumprod = new Float64Array(T);
   let acc = 1;
   for (let i = 0; i < T; i++) alphasCumprod[i] = acc *= alphas[i];
-  const alphasCumprodPrev = map(alphasCumprod, (_, i) => (i === 0 ? 1 : alphasCumprod[i - 1]));
-  const oneMinus = map(alphasCumprod, (a) => 1 - a);
-  const posteriorVariance = map(betas, (b, i) => (b * (1 - alphasCumprodPrev[i])) / oneMinus[i]);
-  return Object.freeze({
-    T,
-    betas,
-    alphas,
-    alphasCumprod,
-    alphasCumprodPrev,
-    sqrtAlphasCumprod: map(alphasCumprod, Math.sqrt),
-    sqrtOneMinusAlphasCumprod: map(oneMinus, Math.sqrt),
-    sqrtRecipAlphas: map(alphas, (a) => Math.sqrt(1 / a)),
-    sqrtRecipAlphasCumprod: map(alphasCumprod, (a) => Math.sqrt(1 / a)),
-    sqrtRecipm1AlphasCumprod: map(alphasCumprod, (a) => Math.sqrt(1 / a - 1)),
-    posteriorVariance,
-    posteriorLogVarianceClipped: map(posteriorVariance, (v, i) =>
-      Math.log(i > 0 ? v : T > 1 ? posteriorVariance[1] : betas[0])),
-    posteriorMeanCoef1: map(betas, (b, i) => (b * Math.sqrt(alphasCumprodPrev[i])) / oneMinus[i]),
-    posteriorMeanCoef2: map(alphas, (a, i) => ((1 - alphasCumprodPrev[i]) * Math.sqrt(a)) / oneMinus[i]),
+  // 1 − ᾱ_t, accurate to a few ulps relative even where ᾱ_t ≈ 1 (1 − ᾱ_0 is β_0 exactly): while
+  // ᾱ > 1/2 sum the positive terms 1 − ᾱ_t = (1 − ᾱ_{t−1}) + ᾱ_{t−1}·β_t instead of cancelling;
+  // below 1/2 the subtraction is the more accurate.
+  const oneMinus = new Float64Array(T);
+  for (let i = 0; i < T; i++) {
+    oneMinus[i] = alphasCumprod[i] > 0.5 ? (i === 0 ? 0 : oneMinus[i - 1]) + (i === 0 ? 1 : alphasCumprod[i - 1]) * betas[i] : 1 - alphasCumprod[i];
+  }
+  return tables(betas, alphas, alphasCumprod, oneMinus);
+};
+
+/**
+ * The chain that visits only `timesteps` (ascending or descending, distinct, in [0, T)) of
+ * `schedule`, as Nichol & Dhariwal (2021, §4) respace a trained model for faster sampling: it keeps
+ * ᾱ at those timesteps exactly (index i of the result has ᾱ of the i-th smallest timestep) and
+ * derives β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}}, with ᾱ_{τ_{−1}} = 1. Respacing with every timestep
+ * gives the schedule back (up to rounding).
+ */
+export const respace = (schedule: Schedule, timesteps: readonly number[]): Schedule => {
+  const taus = [...timesteps].sort((a, b) => a - b);
+  if (taus.length < 1) throw new RangeError('respace: need at least one timestep');
+  taus.forEach((tau, i) => {
+    if (!(Number.isInteger(tau) && tau >= 0 && tau < schedule.T)) throw new RangeError(`respace: timestep ${tau} is not an integer in [0, ${schedule.T})`);
+    if (i > 0 && tau === taus[i - 1]) throw new RangeError(`respace: timestep ${tau} appears twice`);
   });
+  const alphasCumprod = Float64Array.from(taus, (tau) => schedule.alphasCumprod[tau]);
+  const oneMinus = Float64Array.from(taus, (tau) => schedule.oneMinusAlphasCumprod[tau]);
+  const alphas = map(alphasCumprod, (a, i) => (i === 0 ? a : a / alphasCumprod[i - 1]));
+  // β' as a difference of the accurate 1 − ᾱ where ᾱ ≈ 1, else as 1 − α'
+  const betas = map(alphas, (a, i) =>
+    i === 0 ? oneMinus[0] : alphasCumprod[i] > 0.5 ? (oneMinus[i] - oneMinus[i - 1]) / alphasCumprod[i - 1] : 1 - a);
+  return tables(betas, alphas, alphasCumprod, oneMinus);
 };
 
 // ---- configuration ----------------------------------------------------------------------------
@@ -196,10 +243,19 @@ const NonNegative = numberWhere('NonNegative', 'a finite number ≥ 0', (n) => N
 const Positive = numberWhere('Positive', 'a finite number > 0', (n) => Number.isFinite(n) && n > 0);
 const Finite = numberWhere('Finite', 'a finite number', Number.isFinite);
 
+/** An optional field: undefined (absent) or a valid value; unlike `t.partial` inside `t.intersection`, errors keep a flat path. */
+const optional = <A>(codec: t.Type<A, A, unknown>): t.Type<A | undefined, A | undefined, unknown> =>
+  new t.Type<A | undefined, A | undefined, unknown>(
+    `${codec.name}?`,
+    (u): u is A | undefined => u === undefined || codec.is(u),
+    (u, c) => (u === undefined ? t.success(undefined) : codec.validate(u, c)),
+    t.identity,
+  );
+
 const branches = {
-  linear: t.intersection([t.type({ kind: t.literal('linear'), T: Steps }), t.partial({ betaStart: OpenUnit, betaEnd: OpenUnit })]),
-  cosine: t.intersection([t.type({ kind: t.literal('cosine'), T: Steps }), t.partial({ s: NonNegative })]),
-  sigmoid: t.intersection([t.type({ kind: t.literal('sigmoid'), T: Steps }), t.partial({ start: Finite, end: Finite, tau: Positive })]),
+  linear: t.type({ kind: t.literal('linear'), T: Steps, betaStart: optional(OpenUnit), betaEnd: optional(OpenUnit) }),
+  cosine: t.type({ kind: t.literal('cosine'), T: Steps, s: optional(NonNegative) }),
+  sigmoid: t.type({ kind: t.literal('sigmoid'), T: Steps, start: optional(Finite), end: optional(Finite), tau: optional(Positive) }),
 };
 
 /** Fields a kind does not read: refused rather than ignored, so `betaEnd` on a cosine schedule is not silently dropped. */

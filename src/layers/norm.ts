@@ -5,7 +5,7 @@
  */
 import type { Tensor } from '../tensor/tensor.ts';
 import * as ops from '../ops/index.ts';
-import { constants, counterSpec, ones, type Spec, tensorSpec, zeros } from './spec.ts';
+import { counterSpec, materializeConstants, onesInit, type Spec, tensorSpec, zerosInit } from './spec.ts';
 
 export interface NormParams {
   readonly weight: Tensor;
@@ -13,8 +13,8 @@ export interface NormParams {
 }
 
 const affineSpec = (channels: number): Spec<NormParams> => ({
-  weight: tensorSpec([channels], ones),
-  bias: tensorSpec([channels], zeros),
+  weight: tensorSpec([channels], onesInit),
+  bias: tensorSpec([channels], zerosInit),
 });
 
 // ---- group norm -------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ export interface GroupNormConfig {
 }
 
 export const groupNormSpec = (cfg: GroupNormConfig): Spec<NormParams> => affineSpec(cfg.channels);
-export const initGroupNorm = (cfg: GroupNormConfig): NormParams => constants<NormParams>(groupNormSpec(cfg));
+export const initGroupNorm = (cfg: GroupNormConfig): NormParams => materializeConstants<NormParams>(groupNormSpec(cfg));
 
 export const groupNorm = (p: NormParams, cfg: GroupNormConfig, x: Tensor): Tensor =>
   ops.groupNorm(x, cfg.groups, p.weight, p.bias, cfg.eps ?? 1e-5);
@@ -57,13 +57,14 @@ export interface ForwardMode {
 
 export const batchNormSpec = (cfg: BatchNormConfig): Spec<NormParams> => affineSpec(cfg.channels);
 export const batchNormStateSpec = (cfg: BatchNormConfig): Spec<BatchNormState> => ({
-  running_mean: tensorSpec([cfg.channels], zeros),
-  running_var: tensorSpec([cfg.channels], ones),
+  running_mean: tensorSpec([cfg.channels], zerosInit),
+  running_var: tensorSpec([cfg.channels], onesInit),
   num_batches_tracked: counterSpec,
 });
 
-export const initBatchNorm = (cfg: BatchNormConfig): NormParams => constants<NormParams>(batchNormSpec(cfg));
-export const initBatchNormState = (cfg: BatchNormConfig): BatchNormState => constants<BatchNormState>(batchNormStateSpec(cfg));
+export const initBatchNorm = (cfg: BatchNormConfig): NormParams => materializeConstants<NormParams>(batchNormSpec(cfg));
+export const initBatchNormState = (cfg: BatchNormConfig): BatchNormState =>
+  materializeConstants<BatchNormState>(batchNormStateSpec(cfg));
 
 export const batchNorm = (
   p: NormParams, state: BatchNormState, cfg: BatchNormConfig, x: Tensor, mode: ForwardMode,

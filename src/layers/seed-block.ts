@@ -8,12 +8,14 @@
 import type { Key } from '../tensor/random.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import * as ops from '../ops/index.ts';
-import { type Conv2dConfig, conv2d, conv2dSpec, type ConvParams, type ConvTranspose2dConfig, convTranspose2d, convTranspose2dSpec } from './conv.ts';
+import {
+  type Conv2dConfig, conv2d, conv2dSpec, type ConvParams, type ConvTranspose2dConfig, convTranspose2d, convTranspose2dSpec,
+} from './conv.ts';
 import { linear, type LinearConfig, type LinearParams, linearSpec } from './linear.ts';
 import {
   batchNorm, type BatchNormConfig, batchNormSpec, type BatchNormState, batchNormStateSpec, type ForwardMode, type NormParams,
 } from './norm.ts';
-import { constants, materialize, type Spec } from './spec.ts';
+import { materialize, materializeConstants, type Spec } from './spec.ts';
 
 export interface SeedBlockConfig {
   readonly inChannels: number;
@@ -67,7 +69,8 @@ export const seedBlockStateSpec = (cfg: SeedBlockConfig): Spec<SeedBlockState> =
 };
 
 export const initSeedBlock = (key: Key, cfg: SeedBlockConfig): SeedBlockParams => materialize<SeedBlockParams>(key, seedBlockSpec(cfg));
-export const initSeedBlockState = (cfg: SeedBlockConfig): SeedBlockState => constants<SeedBlockState>(seedBlockStateSpec(cfg));
+export const initSeedBlockState = (cfg: SeedBlockConfig): SeedBlockState =>
+  materializeConstants<SeedBlockState>(seedBlockStateSpec(cfg));
 
 /** x [B, in (2·in when up), H, W], temb [B, timeDim] → [B, out, H/2, W/2] (down) or [B, out, 2H, 2W] (up) */
 export const seedBlock = (

@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { type Shape, sizeOf } from '../tensor/shape.ts';
 import { full } from '../ops/create.ts';
 import { normal, uniform } from '../ops/random.ts';
+import { flattenTree } from '../grad/tree.ts';
 
 export type Init =
   /** U(−bound, bound) */
@@ -51,8 +52,8 @@ export const isTensorSpec = (u: unknown): u is TensorSpec => isLeafSpec(u) && u[
  * U(−1/√fan_in, 1/√fan_in), and the bias uses the same bound.
  */
 export const fanInUniform = (fanIn: number): Init => ({ kind: 'uniform', bound: 1 / Math.sqrt(fanIn) });
-export const ones: Init = { kind: 'constant', value: 1 };
-export const zeros: Init = { kind: 'constant', value: 0 };
+export const onesInit: Init = { kind: 'constant', value: 1 };
+export const zerosInit: Init = { kind: 'constant', value: 0 };
 
 const sample = (key: R.Key | null, s: TensorSpec, backend?: Backend): Tensor => {
   const { init } = s;
@@ -81,8 +82,8 @@ const build = (key: R.Key | null, node: unknown, backend?: Backend): unknown => 
 /** Fresh params for a spec: the key is split once per child at every level of the tree. */
 export const materialize = <T>(key: R.Key, spec: Spec<T>, backend?: Backend): T => build(key, spec, backend) as T;
 
-/** A tree made of constants and counters only (e.g. batch-norm running statistics): no key needed. */
-export const constants = <T>(spec: Spec<T>, backend?: Backend): T => build(null, spec, backend) as T;
+/** Params or state made of constants and counters only (e.g. batch-norm running statistics): no key needed. */
+export const materializeConstants = <T>(spec: Spec<T>, backend?: Backend): T => build(null, spec, backend) as T;
 
 /** [dotted name, leaf] for every leaf of a spec, depth first (the order flattenTree gives params). */
 export const specLeaves = (spec: unknown, path = ''): [string, LeafSpec][] => {
@@ -94,3 +95,6 @@ export const specLeaves = (spec: unknown, path = ''): [string, LeafSpec][] => {
 /** How many numbers the spec's tensors hold. */
 export const specParamCount = (spec: unknown): number =>
   specLeaves(spec).reduce((n, [, s]) => n + (isTensorSpec(s) ? sizeOf(s.shape) : 0), 0);
+
+/** How many numbers a param tree's tensors hold. */
+export const countParams = (params: unknown): number => flattenTree(params).reduce((n, [, t]) => n + t.size, 0);

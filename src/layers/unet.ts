@@ -35,7 +35,9 @@ export const UnetConfig = strictConfig('UnetConfig', {
   blocksPerLevel: PositiveInt,
   /** levels that also get self-attention after each ResBlock (the middle always has it) */
   attentionLevels: t.readonlyArray(NonNegativeInt),
-  /** width of the sinusoidal embedding and the time MLP */
+  /** width of the sinusoidal timestep embedding (time_mlp.0's input) */
+  sinusoidalDim: PositiveInt,
+  /** width of the time MLP and of the embedding every ResBlock reads */
   timeDim: PositiveInt,
   /** group-norm groups */
   groups: PositiveInt,
@@ -49,10 +51,11 @@ export const UnetConfig = strictConfig('UnetConfig', {
   const attended = [chs[levels - 1], ...cfg.attentionLevels.filter((i) => i < levels).map((i) => chs[i])];
   return [
     ...(levels === 0 ? ['channelMults must list at least one level'] : []),
-    ...(cfg.timeDim % 2 !== 0 || cfg.timeDim < 4 ? [`timeDim must be even and at least 4 (got ${cfg.timeDim})`] : []),
+    ...offending('sinusoidalDim must be even and at least 4', cfg.sinusoidalDim % 2 !== 0 || cfg.sinusoidalDim < 4 ? [cfg.sinusoidalDim] : []),
     ...offending(`every channel count must be divisible by groups = ${cfg.groups}`,
-      [cfg.baseChannels, ...chs].filter((c) => c % cfg.groups !== 0)),
-    ...offending(`attended channel counts must be divisible by heads = ${cfg.heads}`, attended.filter((c) => c % cfg.heads !== 0)),
+      [...new Set([cfg.baseChannels, ...chs])].filter((c) => c % cfg.groups !== 0)),
+    ...offending(`attended channel counts must be divisible by heads = ${cfg.heads}`,
+      [...new Set(attended)].filter((c) => c % cfg.heads !== 0)),
     ...offending(`attentionLevels must be distinct levels in [0, ${levels})`,
       cfg.attentionLevels.filter((i, k) => i >= levels || cfg.attentionLevels.indexOf(i) !== k)),
   ];
@@ -62,12 +65,17 @@ export type UnetConfig = t.TypeOf<typeof UnetConfig>;
 /** The reference network: 2,835,329 parameters. */
 export const mnist32: UnetConfig = {
   inChannels: 1, baseChannels: 32, channelMults: [1, 2, 4], blocksPerLevel: 2, attentionLevels: [],
-  timeDim: 128, groups: 8, heads: 4, numClasses: 0,
+  sinusoidalDim: 128, timeDim: 128, groups: 8, heads: 4, numClasses: 0,
 };
-/** The same at twice the width: 11,286,273 parameters. */
-export const mnist64: UnetConfig = { ...mnist32, baseChannels: 64 };
+/**
+ * Twice the width, time MLP included (4 × base = 256; the sinusoidal embedding stays 128 wide):
+ * 11,286,273 parameters.
+ */
+export const mnist64: UnetConfig = { ...mnist32, baseChannels: 64, timeDim: 256 };
 /** A small network of the same shape for tests and CI. */
-export const tiny: UnetConfig = { ...mnist32, baseChannels: 16, channelMults: [1, 2], blocksPerLevel: 1, timeDim: 32 };
+export const tiny: UnetConfig = {
+  ...mnist32, baseChannels: 16, channelMults: [1, 2], blocksPerLevel: 1, sinusoidalDim: 32, timeDim: 32,
+};
 
 /** A config from JSON-like input: full, or overrides of mnist32's fields. */
 export const decodeUnetConfig: (u: unknown) => E.Either<FormatError, UnetConfig> = decodeConfig(UnetConfig, mnist32);
@@ -86,9 +94,9 @@ const plan = (cfg: UnetConfig) => {
   const conv3 = (inChannels: number, outChannels: number, stride = 1): Conv2dConfig =>
     ({ inChannels, outChannels, kernel: 3, stride, padding: 1 });
   const attnAt = (i: number) => (cfg.attentionLevels.includes(i) ? attn(chs[i]) : null);
-  const time: LinearConfig = { inFeatures: cfg.timeDim, outFeatures: cfg.timeDim };
   return {
-    time,
+    time0: { inFeatures: cfg.sinusoidalDim, outFeatures: cfg.timeDim } satisfies LinearConfig,
+    time2: { inFeatures: cfg.timeDim, outFeatures: cfg.timeDim } satisfies LinearConfig,
     classEmb: cfg.numClasses > 0 ? ({ numClasses: cfg.numClasses, dim: cfg.timeDim } satisfies ClassEmbeddingConfig) : null,
     initConv: conv3(cfg.inChannels, cfg.baseChannels),
     down: chs.map((c, i) => ({
@@ -141,7 +149,7 @@ export const unetSpec = (cfg: UnetConfig): Spec<UnetParams> => {
   const levelAttns = (ls: typeof l.down | typeof l.up) => ls.map(({ attn, blocks }) => (attn ? blocks.map(() => attentionSpec(attn)) : []));
   const withLevelAttention = cfg.attentionLevels.length > 0;
   return {
-    time_mlp: { '0': linearSpec(l.time), '2': linearSpec(l.time) },
+    time_mlp: { '0': linearSpec(l.time0), '2': linearSpec(l.time2) },
     ...(l.classEmb ? { class_emb: classEmbeddingSpec(l.classEmb) } : {}),
     init_conv: conv2dSpec(l.initConv),
     down_blocks: l.down.map((d) => d.blocks.map(resBlockSpec)),
@@ -180,7 +188,8 @@ export const unet = (p: UnetParams, cfg: UnetConfig, x: Tensor, t: Tensor, opts:
     throw new ShapeError('unet', [x.shape, t.shape], `expected x [B, ${cfg.inChannels}, H, W] and t [B]`);
   }
   const l = plan(cfg);
-  let temb = linear(p.time_mlp['2'], l.time, ops.silu(linear(p.time_mlp['0'], l.time, sinusoidalEmbedding(t, cfg.timeDim))));
+  const sinusoid = sinusoidalEmbedding(t, cfg.sinusoidalDim);
+  let temb = linear(p.time_mlp['2'], l.time2, ops.silu(linear(p.time_mlp['0'], l.time0, sinusoid)));
   if (opts.labels) {
     if (!p.class_emb || !l.classEmb) throw new Error('unet: class labels were given to a network without classes (numClasses = 0)');
     temb = ops.add(temb, classEmbedding(p.class_emb, l.classEmb, opts.labels));

@@ -8,7 +8,10 @@
 import type { IKernelRunShortcut, Texture } from 'gpu.js';
 import type { Backend, FloatArray, Handle } from '../backend.ts';
 import { kernels, maxConcatInputs, type KernelSpec } from './kernels.ts';
-import { checkKernelMode, gpuJsModes, isGlMode, openGpu, type GpuJsMode } from './modes.ts';
+import {
+  checkKernelMode, gpuJsModes, isGlMode, openGpu, runsHeadlessGl, type GpuJsMode,
+} from './modes.ts';
+import { recycleTextureNames } from './texture-pool.ts';
 
 export { GpuJsModeError, gpuJsModes, type GpuJsMode } from './modes.ts';
 
@@ -43,6 +46,8 @@ export function createGpuJsBackend(mode: GpuJsMode): GpuJsBackend {
   const cache = new Map<string, IKernelRunShortcut>();
   /** Live buffers and their sizes: what `liveBuffers` counts and kernel keys are built from. */
   const live = new Map<Store, number>();
+  /** Set once the GL context exists (with the first kernel), on headless-gl only. */
+  let releaseTexturePool: (() => void) | null = null;
 
   const own = (s: Store, size: number): Handle => {
     live.set(s, size);
@@ -73,9 +78,19 @@ export function createGpuJsBackend(mode: GpuJsMode): GpuJsBackend {
         ...(gl ? { tactic: 'precision' as const } : {}),
       });
       cache.set(key, kernel);
+      if (!releaseTexturePool && runsHeadlessGl(gpu) && gpu.context) {
+        releaseTexturePool = recycleTextureNames(gpu.context as Parameters<typeof recycleTextureNames>[0]);
+      }
     }
     const out = kernel(...(args as never[]), ...scalars) as unknown as Store;
-    if (fresh) checkKernelMode(mode, kernel, spec.key);
+    if (fresh) {
+      try {
+        checkKernelMode(mode, kernel, spec.key);
+      } catch (e) {
+        cache.delete(key);
+        throw e;
+      }
+    }
     return out;
   };
 
@@ -92,9 +107,6 @@ export function createGpuJsBackend(mode: GpuJsMode): GpuJsBackend {
     return own(launch(k.upload(data.length), [data], [data.length], []), data.length);
   };
   const fill = (size: number, value: number): Handle => upload(new Float32Array(size).fill(value));
-
-  const concatChunk = (xs: readonly Handle[], outer: number, inners: readonly number[]): Handle =>
-    run(k.concat(outer, inners), xs);
 
   const backend: GpuJsBackend = {
     name,
@@ -159,7 +171,7 @@ export function createGpuJsBackend(mode: GpuJsMode): GpuJsBackend {
       do {
         const chunk: Part[] = [...(acc ? [acc] : []), ...rest.slice(0, maxConcatInputs - (acc ? 1 : 0))];
         rest = rest.slice(chunk.length - (acc ? 1 : 0));
-        const out = concatChunk(chunk.map((p) => p.x), outer, chunk.map((p) => p.w));
+        const out = run(k.concat(outer, chunk.map((p) => p.w)), chunk.map((p) => p.x));
         if (acc) backend.dispose(acc.x);
         acc = { x: out, w: chunk.reduce((s, p) => s + p.w, 0) };
       } while (rest.length > 0);
@@ -193,6 +205,7 @@ export function createGpuJsBackend(mode: GpuJsMode): GpuJsBackend {
       for (const s of live.keys()) if (!(s instanceof Float32Array)) s.delete();
       live.clear();
       cache.clear();
+      releaseTexturePool?.();
       void gpu.destroy().catch(() => undefined);
     },
   };

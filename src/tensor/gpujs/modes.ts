@@ -58,3 +58,7 @@ export const checkKernelMode = (mode: GpuJsMode, shortcut: { kernel: unknown }, 
     throw new GpuJsModeError(mode, `kernel ${what} fell back to ${running.name ?? running.mode}`);
   }
 };
+
+/** Whether `gpu` runs on headless-gl (whose deleted textures leak; see texture-pool.ts). */
+export const runsHeadlessGl = (gpu: GPU): boolean =>
+  (gpu as unknown as { Kernel: KernelClass | null }).Kernel?.name === 'HeadlessGLKernel';

@@ -23,8 +23,9 @@ const installed = new WeakMap<object, () => void>();
 export const recycleTextureNames = (gl: TextureContext): (() => void) => {
   const existing = installed.get(gl);
   if (existing) return existing;
-  const create = gl.createTexture.bind(gl);
-  const remove = gl.deleteTexture.bind(gl);
+  const [ownCreate, ownDelete] = [gl.createTexture, gl.deleteTexture];
+  const create = ownCreate.bind(gl);
+  const remove = ownDelete.bind(gl);
   const free: unknown[] = [];
   const inPool = new Set<unknown>();
   gl.createTexture = () => {
@@ -39,8 +40,8 @@ export const recycleTextureNames = (gl: TextureContext): (() => void) => {
     free.push(t);
   };
   const release = () => {
-    delete (gl as Partial<TextureContext>).createTexture;
-    delete (gl as Partial<TextureContext>).deleteTexture;
+    gl.createTexture = ownCreate;
+    gl.deleteTexture = ownDelete;
     free.splice(0).forEach(remove);
     inPool.clear();
     installed.delete(gl);

@@ -16,8 +16,8 @@
 import type { FloatArray, MatmulSpec } from '../backend.ts';
 import { checkLength } from './indexing.ts';
 
-const MR = 4;
-const NR = 2;
+const MR = 2;
+const NR = 4;
 /**
  * Packing scratch, allocated once. They are module constants on purpose: V8 then knows their length
  * and address while compiling the micro kernel, which removes a map check and two loads per element
@@ -30,29 +30,21 @@ const packedB = new Float64Array(bScratchSize);
 /** The current tile of C, handed from the micro kernel to the store loop. */
 const tile = new Float64Array(MR * NR);
 
-/** tile = the 4×2 product of the packed A panel at ai (k × 4) and B panel at bi (k × 2). */
+/** tile = the 2×4 product of the packed A panel at ai (k × 2) and B panel at bi (k × 4). */
 const microKernel = (ai: number, bi: number, k: number): void => {
   const pa = packedA;
   const pb = packedB;
-  let c00 = 0, c01 = 0;
-  let c10 = 0, c11 = 0;
-  let c20 = 0, c21 = 0;
-  let c30 = 0, c31 = 0;
-  for (const end = ai + k * 4; ai < end; ai += 4, bi += 2) {
-    const b0 = pb[bi], b1 = pb[(bi + 1) | 0];
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  for (const end = ai + k * 2; ai < end; ai += 2, bi += 4) {
+    const b0 = pb[bi], b1 = pb[(bi + 1) | 0], b2 = pb[(bi + 2) | 0], b3 = pb[(bi + 3) | 0];
     const a0 = pa[ai];
-    c00 += a0 * b0; c01 += a0 * b1;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
     const a1 = pa[(ai + 1) | 0];
-    c10 += a1 * b0; c11 += a1 * b1;
-    const a2 = pa[(ai + 2) | 0];
-    c20 += a2 * b0; c21 += a2 * b1;
-    const a3 = pa[(ai + 3) | 0];
-    c30 += a3 * b0; c31 += a3 * b1;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
   }
-  tile[0] = c00; tile[1] = c01;
-  tile[2] = c10; tile[3] = c11;
-  tile[4] = c20; tile[5] = c21;
-  tile[6] = c30; tile[7] = c31;
+  tile[0] = c00; tile[1] = c01; tile[2] = c02; tile[3] = c03;
+  tile[4] = c10; tile[5] = c11; tile[6] = c12; tile[7] = c13;
 };
 
 /** Copies the valid rows × cols corner of the tile into C at offset o (row length n). */

@@ -1,0 +1,274 @@
+/**
+ * The fast backend against the plain reference, kernel by kernel, on random shapes and data
+ * (including ±0, ±∞, NaN and subnormals where an op must propagate them), then through every op
+ * case of the conformance suite (values and gradients).
+ *
+ * Agreement: |fast − plain| ≤ 1e-5·max(|fast|, |plain|), or both NaN, or both in the subnormal
+ * range (|x| < 2⁻¹²⁶, where exp's last scaling may round once more). Matmul compares with
+ * 2⁻²⁰·(k + 1)·Σₚ|aᵢₚ bₚⱼ|, the float32 accumulation bound (plus
+ * (k + 1) subnormal ulps); sums with 1e-6·Σ|x|.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  binaryOps, unaryOps, type Backend, type BinaryOp, type FloatArray, type Im2colSpec, type MatmulSpec,
+  type UnaryOp,
+} from '../src/tensor/backend.ts';
+import { createFastBackend } from '../src/tensor/fast/index.ts';
+import { createPlainBackend } from '../src/tensor/plain/index.ts';
+import { conformanceSuite } from './support/conformance.ts';
+
+const plain = createPlainBackend();
+const fast = createFastBackend();
+/** Tiny GEMM blocks, so every block edge (mc, kc, nc) is crossed by small matrices. */
+const fastTinyBlocks = createFastBackend({ gemmBlocking: { mc: 8, kc: 5, nc: 16 } });
+
+const minNormal = 2 ** -126;
+
+const agree = (x: number, y: number, rel = 1e-5): boolean =>
+  Object.is(x, y) || x === y || (Number.isNaN(x) && Number.isNaN(y))
+  || (Math.abs(x) < minNormal && Math.abs(y) < minNormal)
+  || Math.abs(x - y) <= rel * Math.max(Math.abs(x), Math.abs(y));
+
+const expectAgree = (what: string, got: FloatArray, want: FloatArray, rel = 1e-5): void => {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!agree(got[i], want[i], rel)) expect.fail(`${what}: element ${i} is ${got[i]}, reference ${want[i]}`);
+  }
+};
+
+/** Runs the same kernel on both backends from host data; returns both results. */
+const both = (inputs: readonly FloatArray[], size: number,
+  kernel: (b: Backend, hs: ReturnType<Backend['write']>[]) => ReturnType<Backend['write']>): [FloatArray, FloatArray] =>
+  [fast, plain].map((b) => {
+    const hs = inputs.map((x) => b.write(x));
+    const out = kernel(b, hs);
+    const r = b.read(out, size);
+    hs.forEach((h) => b.dispose(h));
+    b.dispose(out);
+    return r;
+  }) as [FloatArray, FloatArray];
+
+const special = fc.constantFrom(0, -0, Infinity, -Infinity, NaN, 1e-40, -3e-39, 3e38, 90, -90, -110);
+const value = (lo = -4, hi = 4): fc.Arbitrary<number> =>
+  fc.oneof({ weight: 12, arbitrary: fc.double({ min: lo, max: hi, noNaN: true }) }, { weight: 1, arbitrary: special });
+const floats = (n: number, lo?: number, hi?: number): fc.Arbitrary<Float32Array> =>
+  fc.array(value(lo, hi), { minLength: n, maxLength: n }).map((v) => Float32Array.from(v));
+/** Finite values of moderate size (±0 and subnormals included), for sums and products. */
+const finiteFloats = (n: number, lo = -2, hi = 2): fc.Arbitrary<Float32Array> =>
+  fc.array(fc.oneof({ weight: 12, arbitrary: fc.double({ min: lo, max: hi, noNaN: true }) },
+    { weight: 1, arbitrary: fc.constantFrom(0, -0, 1e-40, -3e-39) }), { minLength: n, maxLength: n })
+    .map((v) => Float32Array.from(v));
+const sized = (max: number, lo?: number, hi?: number): fc.Arbitrary<Float32Array> =>
+  fc.integer({ min: 0, max }).chain((n) => floats(n, lo, hi));
+
+const rowMajor = (shape: readonly number[]): number[] => {
+  const s = new Array<number>(shape.length);
+  for (let d = shape.length - 1, acc = 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= shape[d];
+  }
+  return s;
+};
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+describe('fast kernels = plain kernels', () => {
+  it('unary, every op, any length (SIMD tails included)', () => {
+    fc.assert(fc.property(fc.constantFrom(...unaryOps), sized(70, -100, 100), (op: UnaryOp, x) => {
+      const [got, want] = both([x], x.length, (b, [h]) => b.unary(op, h, x.length));
+      expectAgree(op, got, want);
+    }), { numRuns: 300 });
+  });
+
+  it('binary, every op, broadcast and transposed operands', () => {
+    // An output shape; each operand broadcasts some dims (stride 0) and may store its dims permuted.
+    const operand = (shape: number[]) => fc.tuple(
+      fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }),
+      fc.boolean(),
+    ).chain(([bcast, permute]) => {
+      const own = shape.map((d, i) => (bcast[i] ? 1 : d));
+      const order = own.map((_, i) => i);
+      if (permute) order.reverse();
+      const stored = order.map((i) => own[i]);
+      const storedStrides = rowMajor(stored);
+      const strides = own.map((d, i) => (d === 1 ? 0 : storedStrides[order.indexOf(i)]));
+      return floats(sizeOf(stored)).map((data) => ({ data, strides }));
+    });
+    const arb = fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 0, maxLength: 4 })
+      .chain((shape) => fc.tuple(fc.constant(shape), operand(shape), operand(shape), fc.constantFrom(...binaryOps)));
+    fc.assert(fc.property(arb, ([shape, a, b, op]: [number[], { data: Float32Array; strides: number[] }, { data: Float32Array; strides: number[] }, BinaryOp]) => {
+      const [got, want] = both([a.data, b.data], sizeOf(shape),
+        (be, [ha, hb]) => be.binary(op, ha, hb, shape, a.strides, b.strides));
+      expectAgree(`${op} [${shape}]`, got, want);
+    }), { numRuns: 400 });
+  });
+
+  it('where', () => {
+    const arb = fc.integer({ min: 0, max: 40 }).chain((n) => fc.tuple(
+      fc.array(fc.constantFrom(0, -0, 1, -2, NaN), { minLength: n, maxLength: n }).map((v) => Float32Array.from(v)),
+      floats(n), floats(n)));
+    fc.assert(fc.property(arb, ([c, a, b]) => {
+      const [got, want] = both([c, a, b], c.length, (be, [hc, ha, hb]) => be.where(hc, ha, hb, c.length));
+      expectAgree('where', got, want);
+    }), { numRuns: 100 });
+  });
+
+  it('reduceLast sum (within 1e-6·Σ|x|) and max (exact)', () => {
+    const arb = fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 40 }))
+      .chain(([outer, inner]) => fc.tuple(fc.constant(outer), fc.constant(inner), floats(outer * inner)));
+    fc.assert(fc.property(arb, ([outer, inner, x]) => {
+      const [maxGot, maxWant] = both([x], outer, (b, [h]) => b.reduceLast('max', h, outer, inner));
+      expectAgree('max', maxGot, maxWant, 0);
+      const finite = x.map((v) => (Number.isFinite(v) && Math.abs(v) < 1e6 ? v : 1));
+      const [got, want] = both([finite], outer, (b, [h]) => b.reduceLast('sum', h, outer, inner));
+      for (let o = 0; o < outer; o++) {
+        let scale = 0;
+        for (let i = 0; i < inner; i++) scale += Math.abs(finite[o * inner + i]);
+        expect(Math.abs(got[o] - want[o])).toBeLessThanOrEqual(1e-6 * scale + 1e-30);
+      }
+    }), { numRuns: 150 });
+  });
+
+  it('matmul, every layout and batch broadcast, error within the float32 accumulation bound', () => {
+    const arb = fc.record({
+      batch: fc.integer({ min: 0, max: 3 }), m: fc.integer({ min: 0, max: 23 }), k: fc.integer({ min: 0, max: 23 }),
+      n: fc.integer({ min: 0, max: 37 }), transA: fc.boolean(), transB: fc.boolean(),
+      shareA: fc.boolean(), shareB: fc.boolean(), tiny: fc.boolean(),
+    }).chain((p) => {
+      const spec: MatmulSpec = { batch: p.batch, m: p.m, k: p.k, n: p.n, transA: p.transA, transB: p.transB,
+        strideA: p.shareA ? 0 : p.m * p.k, strideB: p.shareB ? 0 : p.k * p.n };
+      const len = (stride: number, one: number): number => Math.max(0, (p.batch - 1) * stride + one);
+      return fc.tuple(fc.constant(spec), fc.constant(p.tiny),
+        finiteFloats(len(spec.strideA, p.m * p.k)), finiteFloats(len(spec.strideB, p.k * p.n)));
+    });
+    fc.assert(fc.property(arb, ([spec, tiny, a, b]) => {
+      const { batch, m, k, n } = spec;
+      const size = batch * m * n;
+      const run = (be: Backend): FloatArray => {
+        const [ha, hb] = [be.write(a), be.write(b)];
+        const out = be.matmul(ha, hb, spec);
+        const r = be.read(out, size);
+        [ha, hb, out].forEach((h) => be.dispose(h));
+        return r;
+      };
+      const got = run(tiny ? fastTinyBlocks : fast);
+      const want = run(plain);
+      for (let bi = 0; bi < batch; bi++) {
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let scale = 0;
+            for (let p = 0; p < k; p++) {
+              const av = a[bi * spec.strideA + (spec.transA ? p * m + i : i * k + p)];
+              const bv = b[bi * spec.strideB + (spec.transB ? j * k + p : p * n + j)];
+              scale += Math.abs(av * bv);
+            }
+            const at = (bi * m + i) * n + j;
+            expect(Math.abs(got[at] - want[at])).toBeLessThanOrEqual(2 ** -20 * (k + 1) * scale + (k + 1) * 2 ** -149);
+          }
+        }
+      }
+    }), { numRuns: 200 });
+  });
+
+  it('strided: permutations, broadcasts, slices (exact)', () => {
+    const arb = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 0, maxLength: 4 }).chain((shape) => fc.tuple(
+      fc.constant(shape), fc.shuffledSubarray(shape.map((_, i) => i), { minLength: shape.length, maxLength: shape.length }),
+      fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }),
+      fc.array(fc.nat(), { minLength: shape.length, maxLength: shape.length }),
+      floats(sizeOf(shape))));
+    fc.assert(fc.property(arb, ([shape, perm, bcast, starts, x]) => {
+      // View: permuted dims, some broadcast to stride 0, each sliced from a start within range.
+      const strides = rowMajor(shape);
+      const begin = shape.map((d, i) => starts[i] % d);
+      const offset = begin.reduce((s, v, i) => s + v * strides[i], 0);
+      const outShape = perm.map((d) => (bcast[d] ? 3 : shape[d] - begin[d]));
+      const outStrides = perm.map((d) => (bcast[d] ? 0 : strides[d]));
+      const [got, want] = both([x], sizeOf(outShape), (b, [h]) => b.strided(h, outShape, outStrides, offset));
+      expectAgree('strided', got, want, 0);
+    }), { numRuns: 150 });
+  });
+
+  it('pad, concat, gather, scatterAdd (exact)', () => {
+    const padArb = fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 0, maxLength: 3 }).chain((shape) => fc.tuple(
+      fc.constant(shape), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 2 * shape.length, maxLength: 2 * shape.length }),
+      floats(sizeOf(shape))));
+    fc.assert(fc.property(padArb, value(), ([shape, ps, x], v) => {
+      const before = ps.slice(0, shape.length);
+      const after = ps.slice(shape.length);
+      const size = sizeOf(shape.map((d, i) => d + before[i] + after[i]));
+      const [got, want] = both([x], size, (b, [h]) => b.pad(h, shape, before, after, v));
+      expectAgree('pad', got, want, 0);
+    }), { numRuns: 100 });
+
+    const catArb = fc.tuple(fc.integer({ min: 0, max: 4 }), fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 4 }))
+      .chain(([outer, inners]) => fc.tuple(fc.constant(outer), fc.constant(inners), fc.tuple(...inners.map((w) => floats(outer * w)))));
+    fc.assert(fc.property(catArb, ([outer, inners, xs]) => {
+      const total = inners.reduce((s, w) => s + w, 0);
+      const [got, want] = both(xs, outer * total, (b, hs) => b.concat(hs, outer, inners));
+      expectAgree('concat', got, want, 0);
+    }), { numRuns: 100 });
+
+    const gatherArb = fc.record({
+      outer: fc.integer({ min: 1, max: 3 }), axis: fc.integer({ min: 1, max: 5 }), inner: fc.integer({ min: 1, max: 40 }),
+    }).chain((p) => fc.tuple(fc.constant(p), fc.array(fc.integer({ min: 0, max: p.axis - 1 }), { minLength: 1, maxLength: 7 }),
+      floats(p.outer * p.axis * p.inner), fc.nat()));
+    fc.assert(fc.property(gatherArb, ([{ outer, axis, inner }, idx, x, seed]) => {
+      const indices = Float32Array.from(idx);
+      const n = idx.length;
+      const [got, want] = both([x, indices], outer * n * inner, (b, [h, hi]) => b.gather(h, hi, outer, axis, inner, n));
+      expectAgree('gather', got, want, 0);
+      const g = Float32Array.from({ length: outer * n * inner }, (_, i) => Math.sin(i + seed));
+      const [sGot, sWant] = both([g, indices], outer * axis * inner, (b, [h, hi]) => b.scatterAdd(h, hi, outer, n, inner, axis));
+      expectAgree('scatterAdd', sGot, sWant, 0);
+    }), { numRuns: 100 });
+  });
+
+  it('im2col and col2im on random convolutions', () => {
+    const arb = fc.record({
+      n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 11 }),
+      w: fc.integer({ min: 1, max: 11 }), kh: fc.integer({ min: 1, max: 4 }), kw: fc.integer({ min: 1, max: 4 }),
+      strideH: fc.integer({ min: 1, max: 3 }), strideW: fc.integer({ min: 1, max: 3 }),
+      padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
+    }).filter((p) => p.h + 2 * p.padH >= p.kh && p.w + 2 * p.padW >= p.kw).map((p): Im2colSpec => ({
+      ...p, oh: Math.floor((p.h + 2 * p.padH - p.kh) / p.strideH) + 1, ow: Math.floor((p.w + 2 * p.padW - p.kw) / p.strideW) + 1,
+    })).chain((s) => fc.tuple(fc.constant(s), floats(s.n * s.c * s.h * s.w),
+      finiteFloats(s.n * s.c * s.kh * s.kw * s.oh * s.ow), value()));
+    fc.assert(fc.property(arb, ([s, x, cols, padValue]) => {
+      const [got, want] = both([x], cols.length, (b, [h]) => b.im2col(h, s, padValue));
+      expectAgree('im2col', got, want, 0);
+      const [gotBack, wantBack] = both([cols], x.length, (b, [h]) => b.col2im(h, s));
+      expectAgree('col2im', gotBack, wantBack, 1e-6);
+    }), { numRuns: 200 });
+  });
+
+  it('kernels write only their output: the buffer right after it keeps its contents', () => {
+    const b = createFastBackend();
+    const sentinel = Float32Array.from({ length: 20 }, (_, i) => i + 0.5);
+    /** Places the kernel's output just before a sentinel: a freed placeholder of the same size is reused. */
+    const check = (size: number, kernel: () => ReturnType<Backend['write']>): void => {
+      const placeholder = b.write(new Float32Array(size));
+      const after = b.write(sentinel);
+      b.dispose(placeholder);
+      const out = kernel();
+      expect(b.read(after, 20)).toEqual(sentinel);
+      b.dispose(out);
+      b.dispose(after);
+    };
+    fc.assert(fc.property(sized(41), fc.constantFrom(...unaryOps), (x, op) => {
+      const hx = b.write(x);
+      const n = x.length;
+      check(n, () => b.unary(op, hx, n));
+      check(n, () => b.binary('add', hx, hx, [n], [1], [1]));
+      check(n, () => b.binary('mul', hx, hx, [n], [1], [0]));
+      check(n, () => b.where(hx, hx, hx, n));
+      check(1, () => b.reduceLast('sum', hx, 1, n));
+      check(n, () => b.strided(hx, [n], [1], 0));
+      b.dispose(hx);
+      expect(b.liveBuffers()).toBe(0);
+    }), { numRuns: 60 });
+  });
+});
+
+describe('fast = plain through every op case (values and gradients)', () => {
+  conformanceSuite(() => fast, 1e-5, 6);
+});

@@ -1,0 +1,121 @@
+/**
+ * Elementwise kernels on heap blocks: the SIMD kernels where one exists (see elementwise-wasm.ts),
+ * tight loops over a Float32Array view of the memory otherwise (log, trig, tanh, erf, sign, pow, and
+ * broadcasts whose innermost strides are neither 0 nor 1). The loops compute in doubles and round
+ * when they store, exactly like the plain backend.
+ */
+import type { BinaryOp, ReduceOp, UnaryOp } from '../backend.ts';
+import { erf } from '../plain/erf.ts';
+import {
+  runKinds, simdBinaryOps, simdUnaryOps, type ElementwiseExports, type RunKind, type SimdBinaryOp,
+  type SimdUnaryOp,
+} from './elementwise-wasm.ts';
+import type { FloatBlock, WasmHeap } from './memory.ts';
+import { checkLength, checkView, collapseDims, forEachSlab, sizeOf } from './strides.ts';
+
+export interface ElementwiseContext {
+  readonly heap: WasmHeap;
+  readonly ew: ElementwiseExports;
+}
+
+const isSimdUnary = (op: UnaryOp): op is SimdUnaryOp => (simdUnaryOps as readonly string[]).includes(op);
+const isSimdBinary = (op: BinaryOp): op is SimdBinaryOp => (simdBinaryOps as readonly string[]).includes(op);
+const isRunKind = (k: string): k is RunKind => (runKinds as readonly string[]).includes(k);
+
+/** out[0 .. n) = op(x[0 .. n)); x is at least n long. */
+export const unary = (ctx: ElementwiseContext, op: UnaryOp, x: FloatBlock, out: FloatBlock, n: number): void => {
+  checkLength('unary', 'x', x.size, n);
+  if (isSimdUnary(op)) {
+    ctx.ew[`unary_${op}`](x.offset, out.offset, n);
+    return;
+  }
+  const f = ctx.heap.f32;
+  const xi = x.index;
+  const oi = out.index;
+  const end = oi + n;
+  switch (op) {
+    case 'log': for (let i = xi, o = oi; o < end; i++, o++) f[o] = Math.log(f[i]); return;
+    case 'sign': for (let i = xi, o = oi; o < end; i++, o++) f[o] = Math.sign(f[i]); return;
+    case 'sin': for (let i = xi, o = oi; o < end; i++, o++) f[o] = Math.sin(f[i]); return;
+    case 'cos': for (let i = xi, o = oi; o < end; i++, o++) f[o] = Math.cos(f[i]); return;
+    case 'tanh': for (let i = xi, o = oi; o < end; i++, o++) f[o] = Math.tanh(f[i]); return;
+    case 'erf': for (let i = xi, o = oi; o < end; i++, o++) f[o] = erf(f[i]); return;
+    default: throw new RangeError(`fast unary: unknown op ${String(op)}`);
+  }
+};
+
+/** out[o + i] = a[ia + i·sa] op b[ib + i·sb] for i < len, on one view of the memory. */
+const binaryRun = (op: BinaryOp, f: Float32Array, ia: number, sa: number, ib: number, sb: number,
+  o: number, len: number): void => {
+  const end = o + len;
+  switch (op) {
+    case 'add': for (; o < end; o++, ia += sa, ib += sb) f[o] = f[ia] + f[ib]; return;
+    case 'sub': for (; o < end; o++, ia += sa, ib += sb) f[o] = f[ia] - f[ib]; return;
+    case 'mul': for (; o < end; o++, ia += sa, ib += sb) f[o] = f[ia] * f[ib]; return;
+    case 'div': for (; o < end; o++, ia += sa, ib += sb) f[o] = f[ia] / f[ib]; return;
+    case 'pow': for (; o < end; o++, ia += sa, ib += sb) f[o] = Math.pow(f[ia], f[ib]); return;
+    case 'maximum': for (; o < end; o++, ia += sa, ib += sb) f[o] = Math.max(f[ia], f[ib]); return;
+    case 'minimum': for (; o < end; o++, ia += sa, ib += sb) f[o] = Math.min(f[ia], f[ib]); return;
+    case 'greater': for (; o < end; o++, ia += sa, ib += sb) f[o] = +(f[ia] > f[ib]); return;
+    case 'greaterEqual': for (; o < end; o++, ia += sa, ib += sb) f[o] = +(f[ia] >= f[ib]); return;
+    case 'less': for (; o < end; o++, ia += sa, ib += sb) f[o] = +(f[ia] < f[ib]); return;
+    case 'lessEqual': for (; o < end; o++, ia += sa, ib += sb) f[o] = +(f[ia] <= f[ib]); return;
+    case 'equal': for (; o < end; o++, ia += sa, ib += sb) f[o] = +(f[ia] === f[ib]); return;
+    case 'notEqual': for (; o < end; o++, ia += sa, ib += sb) f[o] = +(f[ia] !== f[ib]); return;
+    default: throw new RangeError(`fast binary: unknown op ${String(op satisfies never)}`);
+  }
+};
+
+/**
+ * The strided-broadcast binary op. After collapsing, the last two dimensions go to one SIMD call
+ * when the innermost strides are (1, 1), (1, 0) or (0, 1) — same shape, and scalar, bias or row
+ * broadcasts; leading dimensions (rare after collapsing) are walked here.
+ */
+export const binary = (
+  ctx: ElementwiseContext, op: BinaryOp, a: FloatBlock, b: FloatBlock, out: FloatBlock,
+  outShape: readonly number[], aStrides: readonly number[], bStrides: readonly number[],
+): void => {
+  checkView('binary', 'a', a.size, outShape, aStrides, 0);
+  checkView('binary', 'b', b.size, outShape, bStrides, 0);
+  if (sizeOf(outShape) === 0) return;
+  const { shape, strides: [sa, sb] } = collapseDims(outShape, [aStrides, bStrides]);
+  const rank = shape.length;
+  const kind = rank === 0 ? '' : `${sa[rank - 1]}${sb[rank - 1]}`;
+  if (isSimdBinary(op) && isRunKind(kind)) {
+    const kernel = ctx.ew[`binary_${op}_${kind}`];
+    const keep = Math.min(rank, 2);
+    const outer = keep === 2 ? shape[rank - 2] : 1;
+    const aOuter = keep === 2 ? sa[rank - 2] : 0;
+    const bOuter = keep === 2 ? sb[rank - 2] : 0;
+    forEachSlab(shape, [sa, sb], keep, [0, 0], ([ia, ib], start) => {
+      kernel(a.offset + 4 * ia, b.offset + 4 * ib, out.offset + 4 * start, outer, shape[rank - 1], aOuter, bOuter);
+    });
+    return;
+  }
+  const f = ctx.heap.f32;
+  const keep = Math.min(rank, 1);
+  const len = rank === 0 ? 1 : shape[rank - 1];
+  const ia = rank === 0 ? 0 : sa[rank - 1];
+  const ib = rank === 0 ? 0 : sb[rank - 1];
+  forEachSlab(shape, [sa, sb], keep, [a.index, b.index], ([pa, pb], start) => {
+    binaryRun(op, f, pa, ia, pb, ib, out.index + start, len);
+  });
+};
+
+/** out[i] = cond[i] ≠ 0 ? a[i] : b[i] for i < n. */
+export const where = (ctx: ElementwiseContext, cond: FloatBlock, a: FloatBlock, b: FloatBlock,
+  out: FloatBlock, n: number): void => {
+  checkLength('where', 'cond', cond.size, n);
+  checkLength('where', 'a', a.size, n);
+  checkLength('where', 'b', b.size, n);
+  ctx.ew.where(cond.offset, a.offset, b.offset, out.offset, n);
+};
+
+/** x as [outer, inner] reduced over inner: sums accumulate in doubles; max propagates NaN. */
+export const reduceLast = (ctx: ElementwiseContext, op: ReduceOp, x: FloatBlock, out: FloatBlock,
+  outer: number, inner: number): void => {
+  checkLength('reduceLast', 'x', x.size, outer * inner);
+  if (op === 'sum') ctx.ew.reduce_sum(x.offset, out.offset, outer, inner);
+  else if (op === 'max') ctx.ew.reduce_max(x.offset, out.offset, outer, inner);
+  else throw new RangeError(`fast reduceLast: unknown op ${String(op satisfies never)}`);
+};

@@ -1,0 +1,85 @@
+/**
+ * Strided iteration for the data-movement and broadcast kernels: dimension collapsing, and a walk
+ * over the outer dimensions that hands each innermost run to a callback.
+ */
+
+export const sizeOf = (shape: readonly number[]): number => {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+};
+
+/**
+ * Merges dimensions that every operand walks as one (stride[d] = stride[d+1]·shape[d+1] for all
+ * operands) and drops size-1 dimensions. Same-shape contiguous operands become one flat dimension.
+ */
+export const collapseDims = (
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } => {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, j) => outStrides[j][last] === s[d] * shape[d])) {
+      outShape[last] *= shape[d];
+      strides.forEach((s, j) => { outStrides[j][last] = s[d]; });
+    } else {
+      outShape.push(shape[d]);
+      strides.forEach((s, j) => { outStrides[j].push(s[d]); });
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+};
+
+/**
+ * Calls run(offsets, start) for every multi-index of shape[0 .. shape.length − keep): `offsets[j]`
+ * the element of operand j where that slab begins (from `bases`), `start` the output position
+ * (slabs are sizeOf(last `keep` dims) long, in order). With keep = rank there is one call.
+ */
+export const forEachSlab = (
+  shape: readonly number[], strides: readonly (readonly number[])[], keep: number,
+  bases: readonly number[], run: (offsets: readonly number[], start: number) => void,
+): void => {
+  const lead = shape.length - keep;
+  const slab = sizeOf(shape.slice(lead));
+  const count = sizeOf(shape.slice(0, lead));
+  const offsets = bases.slice();
+  const idx = new Array<number>(Math.max(0, lead)).fill(0);
+  for (let o = 0; o < count; o++) {
+    run(offsets, o * slab);
+    for (let d = lead - 1; d >= 0; d--) {
+      for (let j = 0; j < offsets.length; j++) offsets[j] += strides[j][d];
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+      for (let j = 0; j < offsets.length; j++) offsets[j] -= strides[j][d] * shape[d];
+    }
+  }
+};
+
+/** Throws unless every element offset + Σ idx_d·strides_d of a non-empty view lies in [0, length). */
+export const checkView = (
+  kernel: string, what: string, length: number, shape: readonly number[],
+  strides: readonly number[], offset: number,
+): void => {
+  if (strides.length !== shape.length) {
+    throw new RangeError(`fast ${kernel}: ${what} has ${strides.length} strides for rank ${shape.length}`);
+  }
+  if (sizeOf(shape) === 0) return;
+  let lo = offset;
+  let hi = offset;
+  for (let d = 0; d < shape.length; d++) {
+    const reach = (shape[d] - 1) * strides[d];
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  }
+  if (lo < 0 || hi >= length) {
+    throw new RangeError(`fast ${kernel}: ${what} view [${shape}] strides [${strides}] offset ${offset} `
+      + `reaches [${lo}, ${hi}] outside its ${length} elements`);
+  }
+};
+
+export const checkLength = (kernel: string, what: string, length: number, needed: number): void => {
+  if (length < needed) throw new RangeError(`fast ${kernel}: ${what} has ${length} elements, needs ${needed}`);
+};

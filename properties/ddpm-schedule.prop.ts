@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   cosineBetas, decodeScheduleConfig, linearBetas, makeSchedule, type Schedule, ScheduleConfig, scheduleFromConfig,
-  scheduleFromJSON, sigmoidBetas,
+  respace, scheduleFromJSON, sigmoidBetas,
 } from '../src/ddpm/schedule.ts';
 
 const EPS64 = 2 ** -52;
@@ -95,6 +95,7 @@ describe('schedule tables', () => {
   it('1 − ᾱ is accurate where ᾱ ≈ 1: 1 − ᾱ_0 = β_0 exactly, so μ̃_0 = x_0 exactly', () => {
     fc.assert(fc.property(arbSpec, (spec) => {
       const s = build(spec);
+      expect(s.oneMinusAlphasCumprod[0]).toBe(s.betas[0]);
       expect(s.sqrtOneMinusAlphasCumprod[0]).toBe(Math.sqrt(s.betas[0]));
       expect(s.posteriorMeanCoef1[0]).toBe(1);
       expect(s.posteriorMeanCoef2[0]).toBe(0);
@@ -130,6 +131,54 @@ describe('schedule tables', () => {
         atMost(`eq. 11 − posterior mean at ${t}`, Math.abs(posterior - eq11), 64 * EPS64 * scale + 1e-300);
       }
     }));
+  });
+});
+
+describe('respace (Nichol & Dhariwal §4)', () => {
+  const TABLES = [
+    'betas', 'alphas', 'alphasCumprod', 'alphasCumprodPrev', 'oneMinusAlphasCumprod', 'sqrtAlphasCumprod', 'sqrtOneMinusAlphasCumprod',
+    'sqrtRecipAlphas', 'sqrtRecipAlphasCumprod', 'sqrtRecipm1AlphasCumprod', 'posteriorVariance', 'posteriorLogVarianceClipped',
+    'posteriorMeanCoef1', 'posteriorMeanCoef2',
+  ] as const;
+
+  it('respacing with every timestep gives the schedule back', () => {
+    fc.assert(fc.property(arbSpec, (spec) => {
+      const s = build(spec);
+      const r = respace(s, Array.from({ length: s.T }, (_, t) => s.T - 1 - t));
+      expect(r.T).toBe(s.T);
+      for (const name of TABLES) {
+        for (let t = 0; t < s.T; t++) {
+          const [a, b] = [r[name][t], s[name][t]];
+          atMost(`${name}[${t}]`, Math.abs(a - b), 1e-12 * Math.abs(b) + (name === 'posteriorLogVarianceClipped' ? 1e-12 : 0));
+        }
+      }
+    }));
+  });
+
+  it('a subset keeps ᾱ at its timesteps exactly, and its betas make a valid chain to them', () => {
+    fc.assert(fc.property(arbSpec.chain((spec) => fc.tuple(fc.constant(spec),
+      fc.uniqueArray(fc.integer({ min: 0, max: spec.T - 1 }), { minLength: 1, maxLength: spec.T }))), ([spec, taus]) => {
+      const s = build(spec);
+      const r = respace(s, taus);
+      const sorted = [...taus].sort((a, b) => a - b);
+      expect(Array.from(r.alphasCumprod)).toEqual(sorted.map((tau) => s.alphasCumprod[tau]));
+      // The betas alone must lead to the same ᾱ. Going through 1 − β' costs ~ε/α' relative per step
+      // where a jump is long (β' ≈ 1), which is why respace keeps ᾱ itself.
+      const rebuilt = makeSchedule(r.betas);
+      let drift = 0;
+      for (let i = 0; i < r.T; i++) {
+        drift += 4 * EPS64 / r.alphas[i];
+        atMost(`ᾱ'[${i}] from β'`, Math.abs(rebuilt.alphasCumprod[i] - r.alphasCumprod[i]), (1e-12 + drift) * r.alphasCumprod[i]);
+        holds(`β̃'[${i}] in [0, β']`, r.posteriorVariance[i] >= 0 && r.posteriorVariance[i] <= r.betas[i] * (1 + 1e-15));
+      }
+    }));
+  });
+
+  it('refuses repeated and out-of-range timesteps', () => {
+    const s = makeSchedule(linearBetas(10));
+    expect(() => respace(s, [3, 3])).toThrow('respace: timestep 3 appears twice');
+    expect(() => respace(s, [10])).toThrow('respace: timestep 10 is not an integer in [0, 10)');
+    expect(() => respace(s, [])).toThrow(/at least one/);
   });
 });
 

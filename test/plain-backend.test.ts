@@ -208,7 +208,7 @@ describe.each(backends)('$name backend', (be) => {
       expect(run(be, [[], [1, 2]], (a, b) => be.matmul(a, b, spec(0, 1, 2)), 0)).toEqual([]);
     });
 
-    // Sizes that reach the packed path with partial tiles, several row and column blocks (k = 2000
+    // Sizes that reach the packed path with partial tiles, several row and column blocks (a long k
     // leaves room for only a few panels per block), a shared B repacked per batch, and k past the
     // packing scratch (which falls back to the direct loop).
     it.each([
@@ -216,6 +216,7 @@ describe.each(backends)('$name backend', (be) => {
       [2, 33, 2000, 70, true, false, true],
       [3, 40, 2000, 45, false, true, false],
       [1, 9, 9000, 6, true, true, false],
+      [2, 5, 17000, 6, false, false, true],
     ])('agrees with a naive product: batch %i, %i×%i×%i, transA %s, transB %s, shared B %s', (batch, m, k, n, transA, transB, sharedB) => {
       const s = spec(m, k, n, { batch, transA, transB, strideB: sharedB ? 0 : k * n });
       // small integers: every partial sum is exact in float32, so the results must match exactly

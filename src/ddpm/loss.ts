@@ -8,6 +8,7 @@ import { split, type Key } from '../tensor/random.ts';
 import { ShapeError } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { qSample } from './forward.ts';
+import { requireSameShape } from './reverse.ts';
 import type { Schedule } from './schedule.ts';
 
 /** A denoiser: x_t [B, …] and its timesteps t [B] (integers stored as floats) to a prediction shaped like x_t. */
@@ -31,8 +32,12 @@ export const drawTimestepsAndNoise = (schedule: Schedule, x0: Tensor, key: Key):
 };
 
 /** MSE(ε_θ(x_t, t), ε) for given timesteps and noise: the deterministic core, for tests and custom samplers of t. */
-export const epsilonLossAt = (model: Denoiser, schedule: Schedule, x0: Tensor, t: Tensor, noise: Tensor): Tensor =>
-  mseLoss(model(qSample(schedule, x0, t, noise), t), noise);
+export const epsilonLossAt = (model: Denoiser, schedule: Schedule, x0: Tensor, t: Tensor, noise: Tensor): Tensor => {
+  const xt = qSample(schedule, x0, t, noise);
+  const predicted = model(xt, t);
+  requireSameShape('epsilonLoss', predicted, xt);
+  return mseLoss(predicted, noise);
+};
 
 /** The loss of one batch with t and ε drawn from `key`; a scalar tensor, differentiable through the model. */
 export const epsilonLoss = (model: Denoiser, schedule: Schedule, x0: Tensor, key: Key): Tensor => {

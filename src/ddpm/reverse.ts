@@ -6,6 +6,7 @@
  * σ_t² = β̃_t ('posterior', optimal for a point-mass x_0; the walk-through's choice).
  */
 import { add, div, maximum, minimum, mul, sub } from '../ops/elementwise.ts';
+import { sameShape, ShapeError } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { coefficient, type Timestep } from './extract.ts';
 import { predictStartFromNoise, qPosteriorMeanVariance } from './forward.ts';
@@ -40,6 +41,13 @@ export const meanFromNoise = (schedule: Schedule, xt: Tensor, t: Timestep, eps: 
   return mul(coefficient(schedule.sqrtRecipAlphas, t, rank), sub(xt, scaled));
 };
 
+/** A model output that merely broadcasts against x_t is a bug (a wrong head, a lost batch dimension): refuse it. */
+export const requireSameShape = (op: string, modelOutput: Tensor, like: Tensor): void => {
+  if (!sameShape(modelOutput.shape, like.shape)) {
+    throw new ShapeError(op, [modelOutput.shape, like.shape], 'the model output must have the shape of x_t');
+  }
+};
+
 /** Clamps to the data range [−1, 1]. */
 export const clipToDataRange = (x: Tensor): Tensor => maximum(minimum(x, 1), -1);
 
@@ -51,7 +59,8 @@ export const clipToDataRange = (x: Tensor): Tensor => maximum(minimum(x, 1), -1)
 export const pMeanVariance = (
   schedule: Schedule, modelOutput: Tensor, xt: Tensor, t: Timestep, opts: ReverseOptions,
 ): PMeanVariance => {
-  const rank = Math.max(xt.shape.length, modelOutput.shape.length);
+  requireSameShape('pMeanVariance', modelOutput, xt);
+  const rank = xt.shape.length;
   const rawX0 = predictStartFromNoise(schedule, xt, t, modelOutput);
   const predX0 = opts.clip ? clipToDataRange(rawX0) : rawX0;
   const mean = opts.clip ? qPosteriorMeanVariance(schedule, predX0, xt, t).mean : meanFromNoise(schedule, xt, t, modelOutput);

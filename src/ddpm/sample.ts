@@ -19,7 +19,8 @@ import type { Schedule } from './schedule.ts';
 export interface SampleOptions {
   /**
    * Called at each timestep with the sample the model saw, x_t, and its x̂_0. Both are freed when
-   * the step ends: read them (or `keep` them) inside the callback.
+   * the step ends, so read them inside the callback (`keep(predX0)` takes x̂_0 out of the step's
+   * scope; for x_t use `keepTrajectory`).
    */
   readonly onStep?: (t: number, xt: Tensor, predX0: Tensor) => void;
   /** Timesteps t whose x_t to return in `trajectory` (T−1 is the starting noise). */

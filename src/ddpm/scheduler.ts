@@ -14,7 +14,7 @@
 import type { Tensor } from '../tensor/tensor.ts';
 import { entry } from './extract.ts';
 import { ddpmStep, type ReverseOptions, type StepOutput, withDefaults } from './reverse.ts';
-import { makeSchedule, type Schedule } from './schedule.ts';
+import { respace, type Schedule } from './schedule.ts';
 
 export interface DdpmScheduler {
   readonly schedule: Schedule;
@@ -27,8 +27,8 @@ export interface DdpmScheduler {
   setTimesteps(numSteps?: number): readonly number[];
   /**
    * x_t → x_{prevT}: the next entry of `setTimesteps`' list, or −1 after the last (meaning the data,
-   * ᾱ = 1, no noise). Default t − 1, the full chain, where this is exactly `ddpmStep`. `noise` is
-   * read only when prevT ≥ 0.
+   * ᾱ = 1, no noise). Default t − 1, the full chain, where this is exactly `ddpmStep`; a longer jump
+   * is one step of the respaced chain (`respace`). `noise` is read only when prevT ≥ 0.
    */
   step(modelOutput: Tensor, t: number, sample: Tensor, noise: Tensor | null, prevT?: number): StepOutput;
 }
@@ -43,18 +43,6 @@ export const spacedTimesteps = (T: number, numSteps: number = T): readonly numbe
   return Object.freeze(Array.from({ length: numSteps }, (_, i) => Math.round((numSteps - 1 - i) * stride)));
 };
 
-/**
- * The one-step schedule from ᾱ_{prevT} to ᾱ_t, for a jump of several timesteps: β = 1 − ᾱ_t/ᾱ_{prevT}
- * (the β of the respaced chain), behind a first step from ᾱ = 1 to ᾱ_{prevT} so that index 1 of it
- * sees ᾱ_prev = ᾱ_{prevT}. For prevT = −1 the one step is from 1 to ᾱ_t, at index 0 (no noise).
- */
-const jump = (schedule: Schedule, t: number, prevT: number): { readonly schedule: Schedule; readonly t: number } => {
-  const abT = entry(schedule.alphasCumprod, t);
-  if (prevT === -1) return { schedule: makeSchedule([1 - abT]), t: 0 };
-  const abPrev = entry(schedule.alphasCumprod, prevT);
-  return { schedule: makeSchedule([1 - abPrev, 1 - abT / abPrev]), t: 1 };
-};
-
 export const ddpmScheduler = (schedule: Schedule, opts: Partial<ReverseOptions> = {}): DdpmScheduler => {
   const options = Object.freeze(withDefaults(opts));
   return Object.freeze({
@@ -67,8 +55,10 @@ export const ddpmScheduler = (schedule: Schedule, opts: Partial<ReverseOptions> 
         throw new RangeError(`step: prevT must be an integer in [−1, ${t}), got ${prevT}`);
       }
       if (prevT === t - 1) return ddpmStep(schedule, modelOutput, t, sample, noise, options);
-      const j = jump(schedule, t, prevT);
-      return ddpmStep(j.schedule, modelOutput, j.t, sample, noise, options);
+      // a jump of several timesteps is one step of the respaced chain …, prevT, t
+      return prevT === -1
+        ? ddpmStep(respace(schedule, [t]), modelOutput, 0, sample, noise, options)
+        : ddpmStep(respace(schedule, [prevT, t]), modelOutput, 1, sample, noise, options);
     },
   });
 };

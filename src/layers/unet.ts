@@ -146,7 +146,8 @@ export interface UnetParams {
 
 export const unetSpec = (cfg: UnetConfig): Spec<UnetParams> => {
   const l = plan(cfg);
-  const levelAttns = (ls: typeof l.down | typeof l.up) => ls.map(({ attn, blocks }) => (attn ? blocks.map(() => attentionSpec(attn)) : []));
+  const levelAttns = (ls: typeof l.down | typeof l.up) =>
+    ls.map(({ attn, blocks }) => (attn ? blocks.map(() => attentionSpec(attn)) : []));
   const withLevelAttention = cfg.attentionLevels.length > 0;
   return {
     time_mlp: { '0': linearSpec(l.time0), '2': linearSpec(l.time2) },
@@ -182,7 +183,10 @@ export interface UnetOptions {
   readonly labels?: Tensor;
 }
 
-/** The predicted noise: x [B, inChannels, H, W] (H, W divisible by 2^(levels−1)), t [B] float timesteps → [B, inChannels, H, W]. */
+/**
+ * The predicted noise: x [B, inChannels, H, W] (H, W divisible by 2^(levels−1), e.g. 28 for three
+ * levels), t [B] float timesteps → [B, inChannels, H, W].
+ */
 export const unet = (p: UnetParams, cfg: UnetConfig, x: Tensor, t: Tensor, opts: UnetOptions = {}): Tensor => {
   if (x.shape.length !== 4 || x.shape[1] !== cfg.inChannels || t.shape.length !== 1 || t.shape[0] !== x.shape[0]) {
     throw new ShapeError('unet', [x.shape, t.shape], `expected x [B, ${cfg.inChannels}, H, W] and t [B]`);
@@ -199,8 +203,8 @@ export const unet = (p: UnetParams, cfg: UnetConfig, x: Tensor, t: Tensor, opts:
     h: Tensor, blocks: readonly ResBlockParams[], attns: readonly AttentionParams[] | undefined,
     lv: { readonly blocks: readonly ResBlockConfig[]; readonly attn: AttentionConfig | null },
   ): Tensor =>
-    blocks.reduce((acc, bp, j) => {
-      const r = resBlock(bp, lv.blocks[j], acc, temb);
+    lv.blocks.reduce((acc, bc, j) => {
+      const r = resBlock(blocks[j], bc, acc, temb);
       return lv.attn && attns ? attention(attns[j], lv.attn, r) : r;
     }, h);
 

@@ -1,0 +1,194 @@
+/**
+ * Trains a denoising diffusion model on MNIST: `npx tsx scripts/train.ts [--preset quick] [flags]`.
+ * `--help` lists every flag. Writes checkpoints, metrics.jsonl, sample grids and a loss curve to
+ * the output folder; `--resume DIR` continues a run exactly; Ctrl-C saves a checkpoint and exits.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { setBackend } from '../src/tensor/engine.ts';
+import { fold, key as makeKey, keyFromJSON, keyToJSON, split } from '../src/tensor/random.ts';
+import { dispose, treeTensors, tidy, toFloat32 } from '../src/tensor/tensor.ts';
+import { tensor } from '../src/ops/create.ts';
+import { mapTree } from '../src/grad/tree.ts';
+import { adam, type AdamState } from '../src/grad/optim.ts';
+import { scheduleFromConfig } from '../src/ddpm/schedule.ts';
+import { loadFashionMnist, loadMnist } from '../src/io/mnist.ts';
+import { encodePng, makeGrid, plotLossCurve } from '../src/io/image.ts';
+import { writeFileAtomic } from '../src/io/files.ts';
+import { configFromArgs, flagHelp, type TrainConfig } from '../src/train/config.ts';
+import { network, type Weights } from '../src/train/network.ts';
+import { batchAt, batchesPerEpoch, scaleImages } from '../src/train/data.ts';
+import { emaDecayAt, emaUpdate, trainStep } from '../src/train/step.ts';
+import { loadCheckpoint, type RunState, saveCheckpoint } from '../src/train/checkpoint.ts';
+import { generate } from '../src/train/generate.ts';
+import { progressWriter, renderProgress } from './lib/progress.ts';
+
+const die = (msg: string): never => {
+  process.stderr.write(`train: ${msg}\n`);
+  process.exit(2);
+};
+
+/** Fields a resumed run may not change: the loss sequence after resume must equal an uninterrupted run's. */
+const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageSize', 'lr', 'ema'];
+
+const main = async (): Promise<void> => {
+  const argv = process.argv.slice(2);
+  const first = configFromArgs(argv);
+  if (E.isLeft(first)) return die(first.left.message);
+  if (first.right.help) {
+    console.log('Usage: npx tsx scripts/train.ts [flags]\n');
+    for (const [f, d] of flagHelp) console.log(`  ${f.padEnd(30)} ${d}`);
+    return;
+  }
+  let cfg = first.right.config;
+  const resumeDir = first.right.resume;
+  const resumed = resumeDir ? await loadCheckpoint(resumeDir, (c) => network(c.network)).catch((e: Error) => die(`cannot resume from ${resumeDir}: ${e.message}`)) : null;
+  if (resumed) {
+    const again = configFromArgs(argv.filter((a, i) => a !== '--resume' && argv[i - 1] !== '--resume' && !a.startsWith('--resume=')), { ...resumed.config, out: resumeDir as string });
+    if (E.isLeft(again)) return die(again.left.message);
+    const changed = frozenOnResume.filter((k) => JSON.stringify(again.right.config[k]) !== JSON.stringify(resumed.config[k]));
+    if (changed.length > 0) return die(`--resume continues the saved run exactly; these settings cannot change: ${changed.join(', ')}`);
+    cfg = again.right.config;
+  }
+
+  try {
+    setBackend(cfg.backend as never);
+  } catch (e) {
+    return die(`backend: ${(e as Error).message}`);
+  }
+  const net = network(cfg.network);
+  const schedule = scheduleFromConfig(cfg.schedule);
+  const load = cfg.dataset === 'mnist' ? loadMnist : loadFashionMnist;
+  const ds = await load('train', cfg.dataDir ? { dir: cfg.dataDir } : {})();
+  if (E.isLeft(ds)) return die(ds.left.message);
+  const data = scaleImages(ds.right, cfg.imageSize);
+  const perEpoch = batchesPerEpoch(data.count, cfg.batch);
+  const totalSteps = cfg.steps ?? cfg.epochs * perEpoch;
+  const epochs = Math.ceil(totalSteps / perEpoch);
+
+  const root = makeKey(cfg.seed);
+  const [initKey, dataKey, trainKey, sampleKey] = split(root, 4);
+  const opt = adam({ lr: cfg.lr });
+  let weights: Weights;
+  let optState: AdamState;
+  let ema: Weights | null;
+  let run: RunState;
+  if (resumed) {
+    weights = resumed.weights;
+    ema = resumed.ema ?? (cfg.ema > 0 ? copyWeights(weights) : null);
+    optState = resumed.moments
+      ? { step: resumed.state.optimizerStep, m: resumed.moments.m, v: resumed.moments.v }
+      : opt.init(weights.params);
+    const k = keyFromJSON(resumed.state.key);
+    if (E.isLeft(k) || JSON.stringify(keyToJSON(k.right)) !== JSON.stringify(keyToJSON(root))) return die('the checkpoint was made with another seed');
+    run = resumed.state;
+  } else {
+    weights = net.init(initKey);
+    ema = cfg.ema > 0 ? copyWeights(weights) : null;
+    optState = opt.init(weights.params);
+    run = { step: 0, optimizerStep: 0, key: keyToJSON(root), elapsedSec: 0, losses: [] };
+  }
+
+  mkdirSync(cfg.out, { recursive: true });
+  const metricsPath = join(cfg.out, 'metrics.jsonl');
+  truncateMetrics(metricsPath, run.step);
+  const progress = progressWriter();
+  progress.log(`${resumed ? `resuming at step ${run.step}` : 'training'}: preset ${cfg.preset}, ${paramCount(weights)} parameters, ${totalSteps} steps of batch ${cfg.batch} (${perEpoch} per epoch), backend ${cfg.backend}, output ${cfg.out}`);
+
+  const checkpoint = async (): Promise<void> => {
+    await saveCheckpoint(cfg.out, net, {
+      config: cfg, weights, ema, moments: { m: optState.m, v: optState.v },
+      state: { ...run, optimizerStep: optState.step },
+    });
+  };
+  const sampleGrid = async (file: string): Promise<void> => {
+    const g = generate(net, ema ?? weights, schedule, cfg.sampleCount, cfg.imageSize, sampleKey, { numSteps: cfg.sampleSteps });
+    const img = makeGrid(g.images, cfg.sampleCount, net.channels, cfg.imageSize, cfg.imageSize, { nrow: Math.ceil(Math.sqrt(cfg.sampleCount)) });
+    const r = await writeFileAtomic(join(cfg.out, file), await encodePng(img.data, img.width, img.height))();
+    if (E.isLeft(r)) throw r.left;
+  };
+
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+  });
+
+  const startWall = performance.now();
+  const startElapsed = run.elapsedSec;
+  let windowStart = performance.now();
+  let windowImages = 0;
+  let imagesPerSec = 0;
+  let smooth = run.losses.length > 0 ? run.losses[run.losses.length - 1] : NaN;
+  const cache = {};
+
+  while (run.step < totalSteps && !interrupted) {
+    const step = run.step;
+    const batch = batchAt(data, cfg.batch, dataKey, step, cache);
+    const next = tidy(() => {
+      const x0 = tensor(batch.pixels, [cfg.batch, net.channels, cfg.imageSize, cfg.imageSize]);
+      const r = trainStep(net, schedule, opt, weights, optState, x0, fold(trainKey, step));
+      const e = ema ? emaUpdate(ema, r.weights, emaDecayAt(cfg.ema, step)) : null;
+      return { ...r, ema: e };
+    });
+    const loss = toFloat32(next.loss)[0];
+    if (!Number.isFinite(loss)) {
+      progress.done();
+      return die(`the loss became ${loss} at step ${step}; stopping. The last good checkpoint (if any) is in ${cfg.out}/checkpoints. Try a smaller --lr.`);
+    }
+    const live = new Set(treeTensors([next.weights, next.optState, next.ema]));
+    for (const t of treeTensors([weights, optState, ema])) if (!live.has(t)) dispose(t);
+    dispose(next.loss);
+    weights = next.weights;
+    optState = next.optState;
+    ema = next.ema;
+
+    smooth = Number.isNaN(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
+    const elapsedSec = startElapsed + (performance.now() - startWall) / 1000;
+    run = { ...run, step: step + 1, elapsedSec, losses: [...run.losses, loss] };
+    windowImages += cfg.batch;
+    const windowSec = (performance.now() - windowStart) / 1000;
+    if (windowSec > 2 || imagesPerSec === 0) {
+      imagesPerSec = windowImages / windowSec;
+      windowStart = performance.now();
+      windowImages = 0;
+    }
+    const etaSec = ((totalSteps - run.step) * cfg.batch) / imagesPerSec;
+    if (run.step % cfg.logEvery === 0 || run.step === totalSteps) {
+      appendFileSync(metricsPath, `${JSON.stringify({ step: run.step, epoch: batch.epoch + 1, loss, lossSmoothed: smooth, imagesPerSec: +imagesPerSec.toFixed(2), elapsedSec: +elapsedSec.toFixed(2) })}\n`);
+    }
+    progress.update(renderProgress({ epoch: batch.epoch + 1, epochs, step: run.step, steps: totalSteps, loss: smooth, imagesPerSec, etaSec }));
+    if (cfg.checkpointEvery > 0 && run.step % cfg.checkpointEvery === 0) await checkpoint();
+    if (cfg.sampleEvery > 0 && run.step % cfg.sampleEvery === 0) {
+      await sampleGrid(`samples-step${String(run.step).padStart(7, '0')}.png`);
+      progress.log(`step ${run.step}: wrote a sample grid`);
+    }
+  }
+  progress.done();
+  await checkpoint();
+  if (interrupted) {
+    progress.log(`interrupted: saved a checkpoint at step ${run.step} in ${cfg.out}; continue with --resume ${cfg.out}`);
+    process.exit(130);
+  }
+  const curve = plotLossCurve(run.losses, { logY: true });
+  writeFileSync(join(cfg.out, 'loss.png'), await encodePng(curve.data, curve.width, curve.height));
+  await sampleGrid('samples.png');
+  progress.log(`done: ${run.step} steps in ${run.elapsedSec.toFixed(0)} s; final smoothed loss ${smooth.toFixed(4)}; wrote ${cfg.out}/samples.png, loss.png, metrics.jsonl and checkpoints/`);
+};
+
+const copyWeights = (w: Weights): Weights => ({ params: mapTree(w.params, (t) => tensor(toFloat32(t), t.shape)), state: w.state });
+
+const paramCount = (w: Weights): string => treeTensors(w.params).reduce((s, t) => s + t.size, 0).toLocaleString('en-US');
+
+/** Drops metric lines past `step` (a resume from an earlier checkpoint rewrites them). */
+const truncateMetrics = (path: string, step: number): void => {
+  if (!existsSync(path)) return;
+  const kept = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '' && (JSON.parse(l) as { step: number }).step <= step);
+  writeFileSync(path, kept.map((l) => `${l}\n`).join(''));
+};
+
+main().catch((e: unknown) => {
+  process.stderr.write(`train: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,359 @@
+/**
+ * Single-precision GEMM in WebAssembly SIMD: the packed, blocked scheme of GotoBLAS/BLIS.
+ *
+ * - `packA` copies an MC × KC block of opA(A) into MR-row panels (for each k, the MR values side by
+ *   side), `packB` a KC × NC block of opB(B) into NR-column panels; both zero-pad the last panel and
+ *   absorb transA/transB (contiguous panels as vector copies, transposed ones as 4 × 4 shuffles), so
+ *   one micro-kernel serves every layout.
+ * - `macro` walks the NR panels of B (each stays in L1 while reused) and, inside, the MR panels of A
+ *   (streamed from L2), running the micro-kernel: an MR × NR tile of C in MR·NR/4 f32x4 accumulators;
+ *   per k step it loads NR/4 vectors of B, broadcasts MR values of A (v128.load32_splat) and issues
+ *   MR·NR/4 mul+add pairs. The k loop is unrolled with constant load offsets.
+ * - Blocks over k after the first add into C (`accumulate`); edge tiles go through a scratch tile.
+ * - `gemm` is the whole blocked loop nest over a batch, so a worker thread needs nothing but this
+ *   module: operands shared by the batch may come pre-packed (caches laid out as in matmul.ts).
+ *
+ * Tile shape: 4 × 16 (16 accumulators) measured best on this Xeon (Sapphire Rapids class) among
+ * 4×8 … 8×8, 3×12, 4×12, 3×16 — V8 keeps the broadcasts as memory operands, so the nominal
+ * 15-register budget is not the limit. See scripts/bench-fast-scratch.ts.
+ */
+import { Code, f32, i32, ModuleBuilder, v128, type MemoryImport } from './emitter.ts';
+
+export interface GemmShape {
+  /** Rows of the register tile. */
+  readonly mr: number;
+  /** Columns of the register tile (a multiple of 4). */
+  readonly nr: number;
+  /** k-loop unroll factor. */
+  readonly unroll: number;
+}
+
+export const defaultGemmShape: GemmShape = { mr: 4, nr: 16, unroll: 4 };
+
+export interface GemmExports {
+  /** (src, dst, count, kc, rs, cs): element (r, p) at src + 4·(r·rs + p·cs) → panels of mr. */
+  packA(src: number, dst: number, count: number, kc: number, rs: number, cs: number): void;
+  /** Same for B with panels of nr. */
+  packB(src: number, dst: number, count: number, kc: number, rs: number, cs: number): void;
+  /** (pa, pb, c, mc, nc, kc, ldc, accumulate, tile): C[mc × nc] (+)= packed A · packed B. */
+  macro(pa: number, pb: number, c: number, mc: number, nc: number, kc: number, ldc: number,
+    accumulate: number, tile: number): void;
+  /** See {@link gemmParams}: the blocked loop nest over a batch. */
+  gemm(...params: number[]): void;
+}
+
+/**
+ * The parameters of `gemm`, in order. Pointers and batch strides are in bytes, the rest in elements:
+ * A(i, p) at a + 4·(i·rsA + p·csA), B(p, j) at b + 4·(p·rsB + j·csB), C(i, j) at c + 4·(i·ldc + j);
+ * kc the k-block depth; aCache/bCache 0 or pre-packed operands; pa, pb, tile this thread's scratch.
+ */
+export const gemmParams = ['a', 'b', 'c', 'batch', 'strideA', 'strideB', 'strideC', 'm', 'k', 'n',
+  'rsA', 'csA', 'rsB', 'csB', 'ldc', 'kc', 'aCache', 'bCache', 'pa', 'pb', 'tile'] as const;
+
+export interface GemmBlocks {
+  /** Rows of A per packed block (a multiple of mr). */
+  readonly mc: number;
+  /** Columns of B per packed block (a multiple of nr). */
+  readonly nc: number;
+}
+
+/** min(a, b) of two i32 locals, left on the stack. */
+const minOf = (c: Code, a: () => void, b: () => void): void => {
+  a(); b(); a(); b();
+  c.op('i32_lt_s').op('select');
+};
+
+/**
+ * pack(src, dst, count, kc, rs, cs): panels of `width` along r; dst[(panel·kc + p)·width + rr] =
+ * src[(panel·width + rr)·rs + p·cs], zero for r ≥ count. With rs = 1 and a full panel the width
+ * values of one p are contiguous and are copied as vectors.
+ */
+const emitPack = (c: Code, width: number): void => {
+  const [src, dst, count, kc, rs, cs] = [0, 1, 2, 3, 4, 5];
+  const r0 = c.local(i32);
+  const rr = c.local(i32);
+  const p = c.local(i32);
+  const s = c.local(i32);
+  const d = c.local(i32);
+  const csBytes = c.local(i32);
+  const panel = c.local(i32);
+  const w = c.local(i32);
+  c.get(cs).i32(4).op('i32_mul').set(csBytes);
+  c.i32(width).set(w);
+  c.forUp(r0, () => c.i32(0), count, width, () => {
+    // Panel r0/width starts at dst + 4·(r0/width)·kc·width = dst + 4·r0·kc.
+    c.get(dst).get(r0).get(kc).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(panel);
+    const scalarPanel = (): void => {
+      c.forUp(rr, () => c.i32(0), w, 1, () => {
+        c.get(panel).get(rr).i32(4).op('i32_mul').op('i32_add').set(d);
+        c.get(r0).get(rr).op('i32_add').get(count).op('i32_lt_s');
+        c.ifThen(() => {
+          c.get(src).get(r0).get(rr).op('i32_add').get(rs).op('i32_mul').i32(4).op('i32_mul')
+            .op('i32_add').set(s);
+          c.forUp(p, () => c.i32(0), kc, 1, () => {
+            c.get(d).get(s).mem('f32_load').mem('f32_store');
+            c.get(s).get(csBytes).op('i32_add').set(s);
+            c.get(d).i32(4 * width).op('i32_add').set(d);
+          });
+        }, () => {
+          c.forUp(p, () => c.i32(0), kc, 1, () => {
+            c.get(d).f32(0).mem('f32_store');
+            c.get(d).i32(4 * width).op('i32_add').set(d);
+          });
+        });
+      });
+    };
+    if (width % 4 !== 0) {
+      scalarPanel();
+      return;
+    }
+    const full = (): void => {
+      c.get(r0).i32(width).op('i32_add').get(count).op('i32_le_s');
+    };
+    // A full panel with contiguous r: width/4 vector copies per p.
+    c.get(rs).i32(1).op('i32_eq');
+    full();
+    c.op('i32_and');
+    c.ifThen(() => {
+      c.get(src).get(r0).i32(4).op('i32_mul').op('i32_add').set(s);
+      c.get(panel).set(d);
+      c.forUp(p, () => c.i32(0), kc, 1, () => {
+        for (let v = 0; v < width / 4; v++) {
+          c.get(d).get(s).mem('v128_load', 16 * v, 0).mem('v128_store', 16 * v, 0);
+        }
+        c.get(s).get(csBytes).op('i32_add').set(s);
+        c.get(d).i32(4 * width).op('i32_add').set(d);
+      });
+    }, () => {
+      // A full panel with contiguous p: 4 × 4 transposes, then the last kc mod 4 steps one by one.
+      c.get(cs).i32(1).op('i32_eq');
+      full();
+      c.op('i32_and');
+      c.ifThen(() => emitTransposePanel(c, width, { src, kc, rs, r0, panel, p, d }), scalarPanel);
+    });
+  });
+};
+
+/**
+ * Packs one full panel whose rows r are contiguous in p: per 4 steps of p, each group of 4 rows is
+ * loaded as 4 vectors, transposed with shuffles, and stored as 4 rows of the panel.
+ */
+const emitTransposePanel = (c: Code, width: number,
+  l: { src: number; kc: number; rs: number; r0: number; panel: number; p: number; d: number }): void => {
+  const rows = Array.from({ length: width }, () => c.local(i32));
+  const [v0, v1, v2, v3, t0, t1, t2, t3] = Array.from({ length: 8 }, () => c.local(v128));
+  const k4 = c.local(i32);
+  rows.forEach((row, q) => {
+    c.get(l.src).get(l.r0).i32(q).op('i32_add').get(l.rs).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(row);
+  });
+  c.get(l.panel).set(l.d);
+  c.get(l.kc).i32(-4).op('i32_and').set(k4);
+  c.forUp(l.p, () => c.i32(0), k4, 4, () => {
+    for (let g = 0; g < width / 4; g++) {
+      [v0, v1, v2, v3].forEach((v, q) => c.get(rows[4 * g + q]).mem('v128_load', 0, 0).set(v));
+      c.get(v0).get(v1).shuffle32(0, 4, 1, 5).set(t0);
+      c.get(v0).get(v1).shuffle32(2, 6, 3, 7).set(t1);
+      c.get(v2).get(v3).shuffle32(0, 4, 1, 5).set(t2);
+      c.get(v2).get(v3).shuffle32(2, 6, 3, 7).set(t3);
+      const store = (t: number, lo: number, hi: number, a: number, b: number): void => {
+        c.get(l.d).get(lo).get(hi).shuffle32(a, b, a + 4, b + 4).mem('v128_store', 4 * (t * width + 4 * g), 0);
+      };
+      store(0, t0, t2, 0, 1);
+      store(1, t0, t2, 2, 3);
+      store(2, t1, t3, 0, 1);
+      store(3, t1, t3, 2, 3);
+    }
+    for (const row of rows) c.get(row).i32(16).op('i32_add').set(row);
+    c.get(l.d).i32(16 * width).op('i32_add').set(l.d);
+  });
+  c.forUp(l.p, () => c.get(k4), l.kc, 1, () => {
+    rows.forEach((row, q) => {
+      c.get(l.d).get(row).mem('f32_load').mem('f32_store', 4 * q);
+      c.get(row).i32(4).op('i32_add').set(row);
+    });
+    c.get(l.d).i32(4 * width).op('i32_add').set(l.d);
+  });
+};
+
+/** The macro kernel with an mr × nr register tile (see the file comment). */
+const emitMacro = (c: Code, { mr, nr, unroll }: GemmShape): void => {
+  const [pa, pb, cPtr, mc, nc, kc, ldc, accumulate, tile] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const nv = nr / 4;
+  const jr = c.local(i32);
+  const ir = c.local(i32);
+  const rows = c.local(i32);
+  const cols = c.local(i32);
+  const ap = c.local(i32);
+  const bp = c.local(i32);
+  const p = c.local(i32);
+  const cRow = c.local(i32);
+  const ldcBytes = c.local(i32);
+  const i = c.local(i32);
+  const j = c.local(i32);
+  const t = c.local(i32);
+  const val = c.local(f32);
+  const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => c.local(v128)));
+  const bv = Array.from({ length: nv }, () => c.local(v128));
+  const av = c.local(v128);
+
+  /** One k step at constant offset u (in k steps) from ap/bp. */
+  const step = (u: number): void => {
+    for (let v = 0; v < nv; v++) c.get(bp).mem('v128_load', 4 * (u * nr + 4 * v), 0).set(bv[v]);
+    for (let r = 0; r < mr; r++) {
+      c.get(ap).mem('v128_load32_splat', 4 * (u * mr + r), 0).set(av);
+      for (let v = 0; v < nv; v++) {
+        c.get(acc[r][v]).get(av).get(bv[v]).simd('f32x4_mul').simd('f32x4_add').set(acc[r][v]);
+      }
+    }
+  };
+
+  /** Stores the tile at `dst` with row stride `strideBytes`, adding what is there if asked. */
+  const storeTile = (dst: () => void, strideBytes: () => void, add: boolean): void => {
+    dst();
+    c.set(cRow);
+    for (let r = 0; r < mr; r++) {
+      for (let v = 0; v < nv; v++) {
+        c.get(cRow);
+        if (add) c.get(cRow).mem('v128_load', 16 * v, 0).get(acc[r][v]).simd('f32x4_add');
+        else c.get(acc[r][v]);
+        c.mem('v128_store', 16 * v, 0);
+      }
+      if (r < mr - 1) {
+        c.get(cRow);
+        strideBytes();
+        c.op('i32_add').set(cRow);
+      }
+    }
+  };
+
+  c.get(ldc).i32(4).op('i32_mul').set(ldcBytes);
+  c.forUp(jr, () => c.i32(0), nc, nr, () => {
+    minOf(c, () => c.i32(nr), () => c.get(nc).get(jr).op('i32_sub'));
+    c.set(cols);
+    c.forUp(ir, () => c.i32(0), mc, mr, () => {
+      minOf(c, () => c.i32(mr), () => c.get(mc).get(ir).op('i32_sub'));
+      c.set(rows);
+      c.get(pa).get(ir).get(kc).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(ap);
+      c.get(pb).get(jr).get(kc).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(bp);
+      for (const row of acc) for (const a of row) c.f32x4(0).set(a);
+      c.get(kc).set(p);
+      // Unrolled k loop, then the remainder one step at a time.
+      c.block(() => c.loop(() => {
+        c.get(p).i32(unroll).op('i32_lt_s').brIf(1);
+        for (let u = 0; u < unroll; u++) step(u);
+        c.get(ap).i32(4 * mr * unroll).op('i32_add').set(ap);
+        c.get(bp).i32(4 * nr * unroll).op('i32_add').set(bp);
+        c.get(p).i32(unroll).op('i32_sub').set(p).br(0);
+      }));
+      c.block(() => c.loop(() => {
+        c.get(p).i32(1).op('i32_lt_s').brIf(1);
+        step(0);
+        c.get(ap).i32(4 * mr).op('i32_add').set(ap);
+        c.get(bp).i32(4 * nr).op('i32_add').set(bp);
+        c.get(p).i32(1).op('i32_sub').set(p).br(0);
+      }));
+      const cTile = (): void => {
+        c.get(cPtr).get(ir).get(ldc).op('i32_mul').get(jr).op('i32_add').i32(4).op('i32_mul').op('i32_add');
+      };
+      c.get(rows).i32(mr).op('i32_eq').get(cols).i32(nr).op('i32_eq').op('i32_and');
+      c.ifThen(() => {
+        c.get(accumulate);
+        c.ifThen(() => storeTile(cTile, () => c.get(ldcBytes), true),
+          () => storeTile(cTile, () => c.get(ldcBytes), false));
+      }, () => {
+        // Edge tile: spill to the scratch tile, then copy (or add) the rows × cols that exist.
+        storeTile(() => c.get(tile), () => c.i32(4 * nr), false);
+        c.forUp(i, () => c.i32(0), rows, 1, () => {
+          c.forUp(j, () => c.i32(0), cols, 1, () => {
+            cTile();
+            c.get(i).get(ldc).op('i32_mul').get(j).op('i32_add').i32(4).op('i32_mul').op('i32_add').set(t);
+            c.get(tile).get(i).i32(nr).op('i32_mul').get(j).op('i32_add').i32(4).op('i32_mul').op('i32_add')
+              .mem('f32_load').set(val);
+            c.get(accumulate);
+            c.ifThen(() => { c.get(val).get(t).mem('f32_load').op('f32_add').set(val); });
+            c.get(t).get(val).mem('f32_store');
+          });
+        });
+      });
+    });
+  });
+};
+
+/**
+ * The loop nest of one thread's share: for each batch entry, column blocks jc, depth blocks pc
+ * (pack B unless cached), row blocks ic (pack A unless cached), macro kernel.
+ */
+const emitDriver = (c: Code, { mr, nr }: GemmShape, { mc: MC, nc: NC }: GemmBlocks,
+  f: { packA: number; packB: number; macro: number }): void => {
+  const [a, b, cp, batch, strideA, strideB, strideC, m, k, n, rsA, csA, rsB, csB, ldc, KC,
+    aCache, bCache, pa, pb, tile] = gemmParams.map((_, i) => i);
+  const [bi, jc, pc, ic, nc, kc, mc, ncPad, mPad, pbPtr, paPtr] = Array.from({ length: 11 }, () => c.local(i32));
+  const min = (x: () => void, y: () => void): void => {
+    x(); y(); x(); y();
+    c.op('i32_lt_s').op('select');
+  };
+  const roundUp = (v: number, to: number): void => {
+    c.get(v).i32(to - 1).op('i32_add').i32(to).op('i32_div_u').i32(to).op('i32_mul');
+  };
+  roundUp(m, mr);
+  c.set(mPad);
+  c.forUp(bi, () => c.i32(0), batch, 1, () => {
+    c.forUp(jc, () => c.i32(0), n, NC, () => {
+      min(() => c.i32(NC), () => c.get(n).get(jc).op('i32_sub'));
+      c.set(nc);
+      roundUp(nc, nr);
+      c.set(ncPad);
+      c.forUp(pc, () => c.i32(0), k, 0, () => {
+        min(() => c.get(KC), () => c.get(k).get(pc).op('i32_sub'));
+        c.set(kc);
+        c.get(bCache);
+        c.ifThen(() => {
+          // bCache + 4·(jc·k + pc·ncPad)
+          c.get(bCache).get(jc).get(k).op('i32_mul').get(pc).get(ncPad).op('i32_mul').op('i32_add')
+            .i32(4).op('i32_mul').op('i32_add').set(pbPtr);
+        }, () => {
+          c.get(b).get(pc).get(rsB).op('i32_mul').get(jc).get(csB).op('i32_mul').op('i32_add')
+            .i32(4).op('i32_mul').op('i32_add');
+          c.get(pb).get(nc).get(kc).get(csB).get(rsB).call(f.packB);
+          c.get(pb).set(pbPtr);
+        });
+        c.forUp(ic, () => c.i32(0), m, MC, () => {
+          min(() => c.i32(MC), () => c.get(m).get(ic).op('i32_sub'));
+          c.set(mc);
+          c.get(aCache);
+          c.ifThen(() => {
+            // aCache + 4·(pc·mPad + ic·kc)
+            c.get(aCache).get(pc).get(mPad).op('i32_mul').get(ic).get(kc).op('i32_mul').op('i32_add')
+              .i32(4).op('i32_mul').op('i32_add').set(paPtr);
+          }, () => {
+            c.get(a).get(ic).get(rsA).op('i32_mul').get(pc).get(csA).op('i32_mul').op('i32_add')
+              .i32(4).op('i32_mul').op('i32_add');
+            c.get(pa).get(mc).get(kc).get(rsA).get(csA).call(f.packA);
+            c.get(pa).set(paPtr);
+          });
+          c.get(paPtr).get(pbPtr);
+          c.get(cp).get(ic).get(ldc).op('i32_mul').get(jc).op('i32_add').i32(4).op('i32_mul').op('i32_add');
+          c.get(mc).get(nc).get(kc).get(ldc).get(pc).i32(0).op('i32_gt_s').get(tile).call(f.macro);
+        });
+        // The depth step is this block's kc (the loop's own step is 0).
+        c.get(pc).get(kc).op('i32_add').set(pc);
+      });
+    });
+    c.get(a).get(strideA).op('i32_add').set(a);
+    c.get(b).get(strideB).op('i32_add').set(b);
+    c.get(cp).get(strideC).op('i32_add').set(cp);
+  });
+};
+
+export const buildGemmModule = (memory: MemoryImport, shape: GemmShape, blocks: GemmBlocks): ModuleBuilder => {
+  if (shape.nr % 4 !== 0 || shape.mr < 1 || shape.unroll < 1) throw new RangeError('gemm: bad tile shape');
+  if (blocks.mc % shape.mr !== 0 || blocks.nc % shape.nr !== 0) throw new RangeError('gemm: blocks must hold whole tiles');
+  const m = new ModuleBuilder(memory);
+  const packParams = [i32, i32, i32, i32, i32, i32] as const;
+  const packA = m.func('packA', packParams, [], (c) => emitPack(c, shape.mr));
+  const packB = m.func('packB', packParams, [], (c) => emitPack(c, shape.nr));
+  const macro = m.func('macro', [i32, i32, i32, i32, i32, i32, i32, i32, i32], [], (c) => emitMacro(c, shape));
+  m.func('gemm', gemmParams.map(() => i32), [], (c) => emitDriver(c, shape, blocks, { packA, packB, macro }));
+  return m;
+};
+

@@ -1,0 +1,172 @@
+/**
+ * Checkpoints. A run folder holds `checkpoints/step-NNNNNNN/` folders and `latest.json`, which names
+ * the newest complete one. A checkpoint is written into a temporary folder, fsynced file by file,
+ * renamed into place, and only then does `latest.json` (itself written atomically) point to it, so
+ * a crash at any moment leaves the previous checkpoint readable.
+ *
+ * Inside a checkpoint folder:
+ * - `model.safetensors`: the network's state dict with PyTorch's names and layouts
+ *   (`load_state_dict(strict=True)` takes it); `num_batches_tracked` as int64 scalars;
+ * - `ema.safetensors`: the EMA weights, same names (when EMA is on);
+ * - `optimizer.safetensors`: Adam's moments as `m.<name>` and `v.<name>`;
+ * - `config.json`: the training config; `state.json`: step, optimizer step, PRNG key, timings.
+ */
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import type { Backend } from '../tensor/backend.ts';
+import { type Tensor, toFloat32 } from '../tensor/tensor.ts';
+import { tensor } from '../ops/create.ts';
+import { decodeSafetensors, encodeSafetensors, type Entry, type Tensors } from '../io/safetensors.ts';
+import { writeFileAtomic } from '../io/files.ts';
+import { FormatError } from '../io/errors.ts';
+import { decodeWith } from '../io/codec.ts';
+import { isInt64, type StateDictEntry } from '../layers/state-dict.ts';
+import { flattenTree, mapTree } from '../grad/tree.ts';
+import type { Network, Weights } from './network.ts';
+import { TrainConfig } from './config.ts';
+
+// ---- state dicts ↔ safetensors ----------------------------------------------------------------
+
+export const entriesToSafetensors = (entries: readonly StateDictEntry[]): Tensors => {
+  const out: Record<string, Entry> = Object.create(null);
+  for (const [name, v] of entries) {
+    out[name] = isInt64(v)
+      ? { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(v.int64)) }
+      : { dtype: 'F32', shape: [...v.shape], data: toFloat32(v) };
+  }
+  return out;
+};
+
+/** Safetensors entries as state-dict entries on a backend (float dtypes become float32 tensors; int64 scalars stay integers). */
+export const safetensorsToEntries = (tensors: Tensors, backend?: Backend): E.Either<FormatError, StateDictEntry[]> => {
+  const out: StateDictEntry[] = [];
+  for (const [name, e] of Object.entries(tensors)) {
+    if (e.dtype === 'I64' && e.shape.length === 0) out.push([name, { int64: Number((e.data as BigInt64Array)[0]) }]);
+    else if (e.dtype === 'F32' || e.dtype === 'F64' || e.dtype === 'F16' || e.dtype === 'BF16') {
+      out.push([name, tensor(e.data as Float32Array | Float64Array, e.shape, backend)]);
+    } else return E.left(new FormatError('checkpoint', [name], `dtype ${e.dtype} is not a float tensor or an int64 scalar`));
+  }
+  return E.right(out);
+};
+
+/** Reads a network's weights from safetensors bytes: the header is validated, then names and shapes against the network. */
+export const loadWeights = (net: Network, bytes: Uint8Array, what: string): E.Either<Error, Weights> => {
+  const decoded = decodeSafetensors(bytes);
+  if (E.isLeft(decoded)) return E.left(new Error(`${what}: ${decoded.left.message}`));
+  const entries = safetensorsToEntries(decoded.right.tensors);
+  if (E.isLeft(entries)) return E.left(new Error(`${what}: ${entries.left.message}`));
+  const w = net.load(entries.right);
+  return E.isLeft(w) ? E.left(new Error(`${what}: ${w.left.message}`)) : E.right(w.right);
+};
+
+// ---- run state --------------------------------------------------------------------------------
+
+export const RunState = t.type({
+  step: t.number,
+  optimizerStep: t.number,
+  key: t.unknown,
+  elapsedSec: t.number,
+  losses: t.array(t.number),
+}, 'RunState');
+export type RunState = t.TypeOf<typeof RunState>;
+
+export interface Checkpoint {
+  readonly config: TrainConfig;
+  readonly weights: Weights;
+  readonly ema: Weights | null;
+  readonly moments: { readonly m: unknown; readonly v: unknown } | null;
+  readonly state: RunState;
+}
+
+const stepDir = (step: number): string => `step-${String(step).padStart(7, '0')}`;
+
+const json = (u: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(u, null, 2)}\n`);
+
+const run = async <A>(te: () => Promise<E.Either<Error, A>>): Promise<A> => {
+  const r = await te();
+  if (E.isLeft(r)) throw r.left;
+  return r.right;
+};
+
+/** Writes a checkpoint of `runDir` atomically and keeps the newest `keep` ones. Returns its folder. */
+export const saveCheckpoint = async (runDir: string, net: Network, ck: Checkpoint, keep = 2): Promise<string> => {
+  const root = join(runDir, 'checkpoints');
+  await mkdir(root, { recursive: true });
+  const name = stepDir(ck.state.step);
+  const tmp = join(root, `.tmp-${name}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  const write = (file: string, bytes: Uint8Array) => run(writeFileAtomic(join(tmp, file), bytes));
+  await write('model.safetensors', encodeSafetensors(entriesToSafetensors(net.stateDict(ck.weights)), { format: 'pt' }));
+  if (ck.ema) await write('ema.safetensors', encodeSafetensors(entriesToSafetensors(net.stateDict(ck.ema)), { format: 'pt' }));
+  if (ck.moments) {
+    const named: StateDictEntry[] = [
+      ...flattenTree(ck.moments.m).map(([n, v]): StateDictEntry => [`m.${n}`, v]),
+      ...flattenTree(ck.moments.v).map(([n, v]): StateDictEntry => [`v.${n}`, v]),
+    ];
+    await write('optimizer.safetensors', encodeSafetensors(entriesToSafetensors(named)));
+  }
+  await write('config.json', json(ck.config));
+  await write('state.json', json(ck.state));
+  const final = join(root, name);
+  await rm(final, { recursive: true, force: true });
+  await rename(tmp, final);
+  await run(writeFileAtomic(join(runDir, 'latest.json'), json({ checkpoint: join('checkpoints', name), step: ck.state.step })));
+  const old = (await readdir(root)).filter((d) => d.startsWith('step-') && d !== name).sort();
+  for (const d of old.slice(0, Math.max(0, old.length - (keep - 1)))) await rm(join(root, d), { recursive: true, force: true });
+  return final;
+};
+
+/** The checkpoint folder a run folder's latest.json names (or the folder itself if it is a checkpoint). */
+export const resolveCheckpointDir = async (dir: string): Promise<string> => {
+  const latest = join(dir, 'latest.json');
+  const has = await stat(latest).then(() => true, () => false);
+  if (!has) return dir;
+  const parsed = JSON.parse(await readFile(latest, 'utf8')) as { checkpoint?: unknown };
+  if (typeof parsed.checkpoint !== 'string') throw new Error(`${latest}: no "checkpoint" entry`);
+  return join(dir, parsed.checkpoint);
+};
+
+const readJson = async (path: string): Promise<unknown> => {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+};
+
+/** Reads everything needed to resume or sample: config, weights, EMA, optimizer moments, run state. */
+export const loadCheckpoint = async (dir: string, makeNet: (c: TrainConfig) => Network): Promise<Checkpoint> => {
+  const ckDir = await resolveCheckpointDir(dir);
+  const cfg = decodeWith(`${join(ckDir, 'config.json')}`)(TrainConfig, await readJson(join(ckDir, 'config.json')));
+  if (E.isLeft(cfg)) throw cfg.left;
+  const st = decodeWith(`${join(ckDir, 'state.json')}`)(RunState, await readJson(join(ckDir, 'state.json')));
+  if (E.isLeft(st)) throw st.left;
+  const net = makeNet(cfg.right);
+  const weightsFrom = async (file: string): Promise<Weights> => {
+    const w = loadWeights(net, new Uint8Array(await readFile(join(ckDir, file))), join(ckDir, file));
+    if (E.isLeft(w)) throw w.left;
+    return w.right;
+  };
+  const weights = await weightsFrom('model.safetensors');
+  const hasEma = await stat(join(ckDir, 'ema.safetensors')).then(() => true, () => false);
+  const ema = hasEma ? await weightsFrom('ema.safetensors') : null;
+  let moments: Checkpoint['moments'] = null;
+  const optPath = join(ckDir, 'optimizer.safetensors');
+  if (await stat(optPath).then(() => true, () => false)) {
+    const decoded = decodeSafetensors(new Uint8Array(await readFile(optPath)));
+    if (E.isLeft(decoded)) throw new Error(`${optPath}: ${decoded.left.message}`);
+    const byName = new Map<string, Tensor>();
+    for (const [n, e] of Object.entries(decoded.right.tensors)) byName.set(n, tensor(e.data as Float32Array, e.shape));
+    const like = (prefix: string) => {
+      const names = flattenTree(weights.params).map(([n]) => n);
+      const missing = names.find((n) => !byName.has(`${prefix}.${n}`));
+      if (missing) throw new Error(`${optPath}: no moment "${prefix}.${missing}"`);
+      return mapTree(weights.params, (_, n) => byName.get(`${prefix}.${n}`) as Tensor);
+    };
+    moments = { m: like('m'), v: like('v') };
+  }
+  return { config: cfg.right, weights, ema, moments, state: st.right };
+};

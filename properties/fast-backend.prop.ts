@@ -170,6 +170,31 @@ describe('fast kernels = plain kernels', () => {
     }), { numRuns: 200 });
   });
 
+  it('matmul split over 2 threads (by batch or by columns) equals the 1-thread result bit for bit', () => {
+    const one = createFastBackend({ threads: 1 });
+    const two = createFastBackend({ threads: 2 });
+    // Every product is above the 4 MFLOP threshold, so the split really happens.
+    const arb = fc.record({
+      batch: fc.integer({ min: 1, max: 3 }), m: fc.integer({ min: 60, max: 100 }), k: fc.integer({ min: 200, max: 300 }),
+      n: fc.integer({ min: 170, max: 260 }), transA: fc.boolean(), transB: fc.boolean(), shareA: fc.boolean(),
+      shareB: fc.boolean(), seed: fc.nat(),
+    });
+    fc.assert(fc.property(arb, (p) => {
+      const spec: MatmulSpec = { ...p, strideA: p.shareA ? 0 : p.m * p.k, strideB: p.shareB ? 0 : p.k * p.n };
+      const a = Float32Array.from({ length: (p.batch - 1) * spec.strideA + p.m * p.k }, (_, i) => Math.sin(i + p.seed));
+      const b = Float32Array.from({ length: (p.batch - 1) * spec.strideB + p.k * p.n }, (_, i) => Math.cos(i * 0.3 + p.seed));
+      const [got, want] = [two, one].map((be) => {
+        const [ha, hb] = [be.write(a), be.write(b)];
+        const out = be.matmul(ha, hb, spec);
+        const r = be.read(out, p.batch * p.m * p.n);
+        [ha, hb, out].forEach((h) => be.dispose(h));
+        return r;
+      });
+      expect(got).toEqual(want);
+    }), { numRuns: 12 });
+    two.close();
+  });
+
   it('strided: permutations, broadcasts, slices (exact)', () => {
     const arb = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 0, maxLength: 4 }).chain((shape) => fc.tuple(
       fc.constant(shape), fc.shuffledSubarray(shape.map((_, i) => i), { minLength: shape.length, maxLength: shape.length }),

@@ -11,11 +11,11 @@ const best = (xs: number[]): number => Math.min(...xs);
 
 const gemmBench = (cfgs: string[]): void => {
   const configs = (cfgs.length ? cfgs : ['4 16 4 120 256 1024']).map((s) => {
-    const [mr, nr, unroll, mc = 120, kc = 256, nc = 1024] = s.split(/\s+/).map(Number);
-    return { mr, nr, unroll, mc, kc, nc };
+    const [mr, nr, unroll, mc = 120, kc = 256, nc = 1024, threads = 1] = s.split(/\s+/).map(Number);
+    return { mr, nr, unroll, mc, kc, nc, threads };
   });
   const heap = new WasmHeap();
-  const gemms = configs.map((c) => new Gemm(heap, c, c));
+  const gemms = configs.map((c) => new Gemm(heap, c, c, c.threads));
   const shapes = (process.env.SHAPES ?? '512x512x512,256x1152x784').split(',').map((s) => s.split('x').map(Number));
   const bufs = shapes.map(([m, k, n]) => {
     const a = heap.alloc(m * k), b = heap.alloc(k * n), c = heap.alloc(m * n);
@@ -40,17 +40,17 @@ const gemmBench = (cfgs: string[]): void => {
       const gf = (ms: number): string => (2 * m * n * k / ms / 1e6).toFixed(1);
       return `${m}x${k}x${n}: med ${gf(median(t))} best ${gf(best(t))}`;
     }).join(' | ');
-    console.log(`${cfg.mr}x${cfg.nr}u${cfg.unroll} ${cfg.mc}/${cfg.kc}/${cfg.nc}  ${line}  GFLOP/s`);
+    console.log(`${cfg.mr}x${cfg.nr}u${cfg.unroll} ${cfg.mc}/${cfg.kc}/${cfg.nc} ${cfg.threads}T  ${line}  GFLOP/s`);
   });
 };
 
 /** mnist32's conv matmuls (batch 64) through the backend; shapes "mr nr unroll" compared interleaved. */
 const convBench = (cfgs: string[]): void => {
   const shapes = (cfgs.length ? cfgs : ['4 16 4']).map((s) => {
-    const [mr, nr, unroll] = s.split(/\s+/).map(Number);
-    return { mr, nr, unroll };
+    const [mr, nr, unroll, threads = 1] = s.split(/\s+/).map(Number);
+    return { mr, nr, unroll, threads };
   });
-  const bes = shapes.map((gemmShape) => createFastBackend({ gemmShape }));
+  const bes = shapes.map((sh) => createFastBackend({ gemmShape: sh, threads: sh.threads }));
   const batch = 64;
   const layers = [[32, 32, 784], [64, 64, 196], [128, 128, 49]];
   for (const [o, c, hw] of layers) {
@@ -73,13 +73,60 @@ const convBench = (cfgs: string[]): void => {
           be.dispose(out);
         });
       }
-      const line = shapes.map((sh, j) => `${sh.mr}x${sh.nr}: ${(flops / median(ts[j].slice(1)) / 1e6).toFixed(1)}/${(flops / best(ts[j]) / 1e6).toFixed(1)}`).join('  ');
+      const line = shapes.map((sh, j) => `${sh.mr}x${sh.nr} ${sh.threads}T: ${(flops / median(ts[j].slice(1)) / 1e6).toFixed(1)}/${(flops / best(ts[j]) / 1e6).toFixed(1)}`).join('  ');
       console.log(`${o}x${c}@${hw} ${name} med/best GFLOP/s  ${line}`);
     }
     bes.forEach((be, j) => hs[j].forEach((h) => be.dispose(h)));
   }
 };
 
+
+/** A ResBlock-like step (conv → GN → SiLU → conv, forward + backward) per backend, time by kernel. */
+export const stepProfile = async (names: string[]): Promise<void> => {
+  const O = await import('../src/ops/index.ts');
+  const R = await import('../src/tensor/random.ts');
+  const { tidy, toArray } = await import('../src/tensor/tensor.ts');
+  const { withBackend } = await import('../src/tensor/engine.ts');
+  const { valueAndGrad } = await import('../src/grad/value-and-grad.ts');
+  const { createPlainBackend } = await import('../src/tensor/plain/index.ts');
+  const sizes = (process.env.LAYER ?? '64,32,28').split(',').map(Number);
+  const [batch, ch, hw] = sizes;
+  for (const name of names) {
+    const inner = name === 'plain' ? createPlainBackend() : createFastBackend({ threads: name === 'fast2' ? 2 : 1 });
+    const times = new Map<string, number>();
+    const be = new Proxy(inner, {
+      get(t, k) {
+        const v = (t as unknown as Record<string | symbol, unknown>)[k];
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          const t0 = performance.now();
+          const r = (v as (...a: unknown[]) => unknown).apply(t, args);
+          const key = k === 'binary' || k === 'unary' || k === 'reduceLast' ? `${String(k)}:${String(args[0])}` : String(k);
+          times.set(key, (times.get(key) ?? 0) + performance.now() - t0);
+          return r;
+        };
+      },
+    });
+    withBackend(be, () => {
+      const [k1, k2, k3] = R.split(R.key(1), 3);
+      const p = { w1: O.normal(k1, [ch, ch, 3, 3], 0, 0.1), w2: O.normal(k2, [ch, ch, 3, 3], 0, 0.1), b: O.zeros([ch]) };
+      const x = O.normal(k3, [batch, ch, hw, hw]);
+      const loss = (q: typeof p) => {
+        const h = O.silu(O.groupNorm(O.conv2d(x, q.w1, q.b, { padding: 1 }), 8, null, null));
+        return O.mean(O.square(O.conv2d(h, q.w2, q.b, { padding: 1 })));
+      };
+      for (let i = 0; i < 4; i++) {
+        if (i === 1) times.clear();
+        tidy(() => { toArray(valueAndGrad(loss)(p).value); });
+      }
+    });
+    const total = [...times.values()].reduce((a, b) => a + b, 0) / 3;
+    const top = [...times.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${(v / 3).toFixed(1)}`);
+    console.log(`${name} [${sizes}] step ${total.toFixed(1)} ms: ${top.join(', ')}`);
+  }
+};
+
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === 'conv') convBench(rest);
+else if (mode === 'step') void stepProfile(rest.length ? rest : ['plain', 'fast', 'fast2']);
 else gemmBench(rest);

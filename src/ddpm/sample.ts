@@ -9,7 +9,8 @@
 import { full } from '../ops/create.ts';
 import { normal } from '../ops/random.ts';
 import { fold, type Key, split } from '../tensor/random.ts';
-import { ShapeError, type Shape } from '../tensor/shape.ts';
+import { sameShape, ShapeError, type Shape } from '../tensor/shape.ts';
+import { add } from '../ops/elementwise.ts';
 import { dispose, keep, type Tensor, tidy } from '../tensor/tensor.ts';
 import type { Denoiser } from './loss.ts';
 import type { VarianceKind } from './reverse.ts';
@@ -31,6 +32,8 @@ export interface SampleOptions {
   readonly clip?: boolean;
   /** Visit this many evenly spaced timesteps instead of all T (see `setTimesteps`). */
   readonly numSteps?: number;
+  /** Start from this x_T (shaped like `shape`) instead of noise drawn from the key; it is not disposed. */
+  readonly start?: Tensor;
 }
 
 export interface SampleResult {
@@ -55,7 +58,8 @@ export const sampleLoop = (
 
   const [startKey, stepKey] = split(key, 2);
   const trajectory = new Map<number, Tensor>();
-  let x = normal(startKey, shape);
+  if (opts.start && !sameShape(opts.start.shape, shape)) throw new ShapeError('sampleLoop', [opts.start.shape, shape], 'the start x_T must have the sample shape');
+  let x = opts.start ? add(opts.start, 0) : normal(startKey, shape);
   try {
     timesteps.forEach((t, i) => {
       const prevT = timesteps[i + 1] ?? -1;

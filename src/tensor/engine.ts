@@ -1,13 +1,14 @@
 /**
  * Which backend new tensors go to. One documented setting: `setBackend(name | backend)` in code, or
  * the environment variable `DIFFUSION_BACKEND` (read once, at first use). Names:
- * `plain` (default), `plain64`, `gpujs-cpu`, `gpujs-webasm`, `gpujs-headlessgl`, `gpujs-gpu`.
+ * `fast` (WebAssembly SIMD), `plain` (default), `plain64`, `gpujs-cpu`, `gpujs-webasm`, `gpujs-headlessgl`, `gpujs-gpu`.
  */
 import type { Backend } from './backend.ts';
 import { createPlainBackend } from './plain/index.ts';
 import { createGpuJsBackend } from './gpujs/index.ts';
+import { createFastBackend } from './fast/index.ts';
 
-export const backendNames = ['plain', 'plain64', 'gpujs-cpu', 'gpujs-webasm', 'gpujs-headlessgl', 'gpujs-gpu'] as const;
+export const backendNames = ['fast', 'plain', 'plain64', 'gpujs-cpu', 'gpujs-webasm', 'gpujs-headlessgl', 'gpujs-gpu'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 const instances = new Map<string, Backend>();
@@ -22,7 +23,8 @@ export const backendByName = (name: string): Backend => {
     throw new Error(`unknown backend "${name}": expected one of ${backendNames.join(', ')}`);
   }
   const b =
-    name === 'plain' ? createPlainBackend()
+    name === 'fast' ? createFastBackend()
+    : name === 'plain' ? createPlainBackend()
     : name === 'plain64' ? createPlainBackend({ precision: 64 })
     : createGpuJsBackend(name.slice('gpujs-'.length) as 'cpu' | 'webasm' | 'headlessgl' | 'gpu');
   instances.set(name, b);
@@ -32,7 +34,7 @@ export const backendByName = (name: string): Backend => {
 let current: Backend | null = null;
 
 export const getBackend = (): Backend => {
-  if (!current) current = backendByName(process.env.DIFFUSION_BACKEND ?? 'plain');
+  if (!current) current = backendByName((typeof process !== 'undefined' ? process.env.DIFFUSION_BACKEND : undefined) ?? 'plain');
   return current;
 };
 

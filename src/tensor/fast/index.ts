@@ -8,6 +8,7 @@
  * plain backend to float32 rounding for the loops and copies, to about one ulp for the SIMD exp and
  * sigmoid, and to k·ulp-scale accumulation differences for matmul (float32 accumulators).
  */
+import { availableParallelism } from 'node:os';
 import type { Backend, Handle, Im2colSpec, MatmulSpec } from '../backend.ts';
 import { buildConvModule, validColumns, type ConvExports } from './conv-wasm.ts';
 import { binary, reduceLast, unary, where, type ElementwiseContext } from './elementwise.ts';
@@ -21,11 +22,18 @@ export interface FastBackendOptions {
   readonly heap?: HeapOptions;
   readonly gemmShape?: GemmShape;
   readonly gemmBlocking?: GemmBlocking;
+  /**
+   * Threads a large matmul is split over, the calling thread included; workers start at the first
+   * such matmul. Default: the machine's available parallelism, at most 8.
+   */
+  readonly threads?: number;
 }
 
 export interface FastBackend extends Backend {
   /** The memory and allocator behind every handle (for tests and diagnostics). */
   readonly heap: WasmHeap;
+  /** Stops the matmul worker threads (they never keep a process alive; this frees them early). */
+  close(): void;
 }
 
 const im2colSize = (s: Im2colSpec): number => s.n * s.c * s.kh * s.kw * s.oh * s.ow;
@@ -36,7 +44,8 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   const memory = heapImport(heap);
   const ew = buildElementwiseModule(memory).instantiate<ElementwiseExports>(heap.memory);
   const conv = buildConvModule(memory).instantiate<ConvExports>(heap.memory);
-  const gemm = new Gemm(heap, opts.gemmShape ?? defaultGemmShape, opts.gemmBlocking ?? defaultBlocking);
+  const threads = opts.threads ?? Math.min(8, availableParallelism());
+  const gemm = new Gemm(heap, opts.gemmShape ?? defaultGemmShape, opts.gemmBlocking ?? defaultBlocking, threads);
   const ctx: ElementwiseContext = { heap, ew };
   /** Room for im2col's column table (2 ints per kernel column). */
   let table = heap.alloc(64);
@@ -86,6 +95,7 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   return {
     name: 'fast',
     heap,
+    close: () => gemm.close(),
 
     write: (data) => fresh(data.length, (out) => heap.f32.set(data, out.index)),
 

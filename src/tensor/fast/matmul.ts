@@ -1,51 +1,82 @@
+/**
+ * Batched matmul on heap offsets: sets up the strides and block depth for the WASM `gemm` loop nest
+ * (gemm-wasm.ts), packs operands that the whole batch shares once, and splits the work over threads.
+ *
+ * Packed caches: an A shared by the batch (stride 0, as conv weights are) is packed once with its
+ * block (pc, ic) at pc·mPad + ic·kc; a shared B with block (jc, pc) at jc·k + pc·ncPad.
+ *
+ * Threads: with T threads the batch is cut into T contiguous ranges (the caches are read by all);
+ * a single matrix is cut by columns into T ranges of whole nr-wide panels. Each thread owns its own
+ * packing scratch. Products below `parallelMinFlops` stay on the calling thread, where waking a
+ * worker (tens of µs) would cost more than it saves.
+ */
+import type { MatmulSpec } from '../backend.ts';
+import {
+  buildGemmModule, defaultGemmShape, gemmParams, type GemmExports, type GemmShape,
+} from './gemm-wasm.ts';
+import { heapImport, type FloatBlock, type WasmHeap } from './memory.ts';
+import { GemmPool } from './pool.ts';
+
+export { defaultGemmShape, type GemmShape } from './gemm-wasm.ts';
+
 export interface GemmBlocking {
   /** Rows of A per packed block (kept in L2). */
   readonly mc: number;
-  /** Depth per block (an nr-wide B panel of kc rows stays in L1). */
+  /** Maximum depth per block (an nr-wide B panel of kc rows stays in L1). */
   readonly kc: number;
   /** Columns of B per packed block. */
   readonly nc: number;
 }
 
-/** L1d is 48 KiB and L2 2 MiB per core here: B panel 8 × 256 floats = 8 KiB, A block 120 KiB. */
+/** L1d is 48 KiB and L2 2 MiB per core here: B panel 16 × 256 floats = 16 KiB, A block 120 KiB. */
 export const defaultBlocking: GemmBlocking = { mc: 120, kc: 256, nc: 1024 };
 
-/** Batched GEMM on byte offsets in `heap`, with packing scratch allocated from the heap and kept. */
+export const parallelMinFlops = 4e6;
+
+interface Scratch {
+  readonly pa: FloatBlock;
+  readonly pb: FloatBlock;
+  readonly tile: FloatBlock;
+}
+
 export class Gemm {
+  private readonly module: WebAssembly.Module;
   private readonly k: GemmExports;
-  private pa: FloatBlock;
-  private pb: FloatBlock;
-  private readonly tile: FloatBlock;
+  private readonly scratch: Scratch[] = [];
+  private aCache: FloatBlock | null = null;
+  private bCache: FloatBlock | null = null;
+  private pool: GemmPool | null = null;
   readonly shape: GemmShape;
   readonly blocking: GemmBlocking;
+  /** Threads a large product is split over (1 = the calling thread only). */
+  readonly threads: number;
 
   constructor(private readonly heap: WasmHeap, shape: GemmShape = defaultGemmShape,
-    blocking: GemmBlocking = defaultBlocking) {
+    blocking: GemmBlocking = defaultBlocking, threads = 1) {
     this.shape = shape;
     // Whole tiles per block, so only the last block of a matrix has edge tiles.
     const mc = Math.max(shape.mr, Math.floor(blocking.mc / shape.mr) * shape.mr);
     const nc = Math.max(shape.nr, Math.floor(blocking.nc / shape.nr) * shape.nr);
     this.blocking = { mc, kc: blocking.kc, nc };
-    this.k = buildGemmModule(heapImport(heap), shape).instantiate<GemmExports>(heap.memory);
-    this.pa = heap.alloc(mc * blocking.kc);
-    this.pb = heap.alloc(nc * blocking.kc);
-    this.tile = heap.alloc(shape.mr * shape.nr);
-  }
-
-  /** The scratch block `which`, grown to at least `size` floats. */
-  private scratch(which: 'pa' | 'pb', size: number): number {
-    if (this[which].capacity < size) {
-      this.heap.free(this[which]);
-      this[which] = this.heap.alloc(size);
+    this.threads = heap.shared ? Math.max(1, Math.floor(threads)) : 1;
+    this.module = new WebAssembly.Module(buildGemmModule(heapImport(heap), shape, { mc, nc }).encode());
+    this.k = new WebAssembly.Instance(this.module, { env: { memory: heap.memory } }).exports as unknown as GemmExports;
+    for (let t = 0; t < this.threads; t++) {
+      this.scratch.push({ pa: heap.alloc(mc * blocking.kc), pb: heap.alloc(nc * blocking.kc), tile: heap.alloc(shape.mr * shape.nr) });
     }
-    return this[which].offset;
   }
 
-  /**
-   * out[b] = opA(A[b]) · opB(B[b]) for byte offsets a, b, out (see MatmulSpec). An operand shared by
-   * the whole batch (stride 0, as conv weights are) is packed once, all of its blocks side by side:
-   * block (pc, ic) of A at pc·mPad + ic·kc, block (jc, pc) of B at jc·k + pc·ncPad.
-   */
+  /** A cache block of at least `size` floats (grown by replacing it). */
+  private cache(which: 'aCache' | 'bCache', size: number): number {
+    const block = this[which];
+    if (block && block.capacity >= size) return block.offset;
+    if (block) this.heap.free(block);
+    const fresh = this.heap.alloc(size);
+    this[which] = fresh;
+    return fresh.offset;
+  }
+
+  /** out[b] = opA(A[b]) · opB(B[b]) for byte offsets a, b, out (see MatmulSpec). */
   run(a: number, b: number, out: number, spec: MatmulSpec): void {
     const { batch, m, k, n, transA, transB, strideA, strideB } = spec;
     if (batch === 0 || m === 0 || n === 0) return;
@@ -57,57 +88,72 @@ export class Gemm {
     const { mc: MC, nc: NC } = this.blocking;
     // Equal k blocks no deeper than kc, so the last is not a sliver.
     const KC = Math.ceil(k / Math.ceil(k / this.blocking.kc));
-    // A(i, p) at a + 4·(i·rsA + p·csA); B(p, j) at b + 4·(p·rsB + j·csB).
     const rsA = transA ? 1 : k;
     const csA = transA ? m : 1;
     const rsB = transB ? 1 : n;
     const csB = transB ? k : 1;
-    const mPad = Math.ceil(m / mr) * mr;
-    const nPad = Math.ceil(n / nr) * nr;
-    const shareA = strideA === 0 && batch > 1;
-    const shareB = strideB === 0 && batch > 1;
     const kern = this.k;
-    const packA = (base: number, ic: number, pc: number, kc: number, dst: number): number => {
-      kern.packA(base + 4 * (ic * rsA + pc * csA), dst, Math.min(MC, m - ic), kc, rsA, csA);
-      return dst;
-    };
-    const packB = (base: number, jc: number, pc: number, kc: number, dst: number): number => {
-      kern.packB(base + 4 * (pc * rsB + jc * csB), dst, Math.min(NC, n - jc), kc, csB, rsB);
-      return dst;
-    };
-    const ncPad = (jc: number): number => Math.ceil(Math.min(NC, n - jc) / nr) * nr;
-    // Operands shared by the batch are packed once, before the loop.
-    const aAll = shareA ? this.scratch('pa', mPad * k) : 0;
-    const bAll = shareB ? this.scratch('pb', nPad * k) : 0;
-    if (shareA) {
+    const threads = this.threads > 1 && 2 * batch * m * n * k >= parallelMinFlops ? this.threads : 1;
+    const byBatch = batch >= threads;
+
+    let aCache = 0;
+    let bCache = 0;
+    if (strideA === 0 && batch > 1) {
+      const mPad = Math.ceil(m / mr) * mr;
+      aCache = this.cache('aCache', mPad * k);
       for (let pc = 0; pc < k; pc += KC) {
-        for (let ic = 0; ic < m; ic += MC) packA(a, ic, pc, Math.min(KC, k - pc), aAll + 4 * (pc * mPad + ic * Math.min(KC, k - pc)));
-      }
-    }
-    if (shareB) {
-      for (let jc = 0; jc < n; jc += NC) {
-        for (let pc = 0; pc < k; pc += KC) packB(b, jc, pc, Math.min(KC, k - pc), bAll + 4 * (jc * k + pc * ncPad(jc)));
-      }
-    }
-    const pa = shareA ? 0 : this.scratch('pa', MC * KC);
-    const pb = shareB ? 0 : this.scratch('pb', NC * KC);
-    const tile = this.tile.offset;
-    for (let bi = 0; bi < batch; bi++) {
-      const aBase = a + 4 * bi * strideA;
-      const bBase = b + 4 * bi * strideB;
-      const cBase = out + 4 * bi * m * n;
-      for (let jc = 0; jc < n; jc += NC) {
-        const nc = Math.min(NC, n - jc);
-        for (let pc = 0; pc < k; pc += KC) {
-          const kc = Math.min(KC, k - pc);
-          const pbPtr = shareB ? bAll + 4 * (jc * k + pc * ncPad(jc)) : packB(bBase, jc, pc, kc, pb);
-          for (let ic = 0; ic < m; ic += MC) {
-            const mc = Math.min(MC, m - ic);
-            const paPtr = shareA ? aAll + 4 * (pc * mPad + ic * kc) : packA(aBase, ic, pc, kc, pa);
-            kern.macro(paPtr, pbPtr, cBase + 4 * (ic * n + jc), mc, nc, kc, n, pc > 0 ? 1 : 0, tile);
-          }
+        const kc = Math.min(KC, k - pc);
+        for (let ic = 0; ic < m; ic += MC) {
+          kern.packA(a + 4 * (ic * rsA + pc * csA), aCache + 4 * (pc * mPad + ic * kc), Math.min(MC, m - ic), kc, rsA, csA);
         }
       }
     }
+    // B's cache holds every column block, so it only serves shares that keep all columns.
+    if (strideB === 0 && batch > 1 && byBatch) {
+      bCache = this.cache('bCache', Math.ceil(n / nr) * nr * k);
+      for (let jc = 0; jc < n; jc += NC) {
+        const nc = Math.min(NC, n - jc);
+        const ncPad = Math.ceil(nc / nr) * nr;
+        for (let pc = 0; pc < k; pc += KC) {
+          const kc = Math.min(KC, k - pc);
+          kern.packB(b + 4 * (pc * rsB + jc * csB), bCache + 4 * (jc * k + pc * ncPad), nc, kc, csB, rsB);
+        }
+      }
+    }
+
+    /** The gemm parameters of share t (see gemmParams). */
+    const share = (t: number): number[] => {
+      const { pa, pb, tile } = this.scratch[t];
+      let [a0, b0, c0, count, n0] = [a, b, out, batch, n];
+      if (byBatch) {
+        const start = Math.floor((batch * t) / threads);
+        count = Math.floor((batch * (t + 1)) / threads) - start;
+        [a0, b0, c0] = [a + 4 * start * strideA, b + 4 * start * strideB, out + 4 * start * m * n];
+      } else {
+        const panels = Math.ceil(n / nr);
+        const j0 = Math.floor((panels * t) / threads) * nr;
+        const j1 = Math.min(n, Math.floor((panels * (t + 1)) / threads) * nr);
+        [b0, c0, n0] = [b + 4 * j0 * csB, out + 4 * j0, Math.max(0, j1 - j0)];
+      }
+      const p = [a0, b0, c0, count, 4 * strideA, 4 * strideB, 4 * m * n, m, k, n0, rsA, csA, rsB, csB, n, KC,
+        aCache, bCache, pa.offset, pb.offset, tile.offset];
+      if (p.length !== gemmParams.length) throw new Error('gemm: parameter list out of date');
+      return p;
+    };
+
+    if (threads === 1) {
+      kern.gemm(...share(0));
+      return;
+    }
+    this.pool ??= new GemmPool(this.heap, this.module, this.threads - 1);
+    for (let t = 1; t < threads; t++) this.pool.post(t - 1, share(t));
+    kern.gemm(...share(0));
+    for (let t = 1; t < threads; t++) this.pool.wait(t - 1);
+  }
+
+  /** Stops the worker threads, if any were started. */
+  close(): void {
+    this.pool?.close();
+    this.pool = null;
   }
 }

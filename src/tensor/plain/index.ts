@@ -7,7 +7,7 @@
  * `precision: 64` (backend name `plain64`) for finite-difference gradient checks. Kernels compute in
  * doubles and round once when they store.
  */
-import type { Backend, FloatArray, Handle, Im2colSpec, MatmulSpec } from '../backend.ts';
+import type { Backend, FloatArray, Handle } from '../backend.ts';
 import { im2col, im2colSize, col2im, imageSize } from './conv.ts';
 import { binary, reduceLast, unary, where } from './elementwise.ts';
 import { checkLength, sizeOfShape } from './indexing.ts';
@@ -94,7 +94,7 @@ export const createPlainBackend = (opts: PlainBackendOptions = {}): Backend => {
     reduceLast: (op, x, outer, inner) => fresh(outer,
       (out) => reduceLast(op, buffer(x), out, inner)),
 
-    matmul: (a, b, spec: MatmulSpec) => fresh(spec.batch * spec.m * spec.n,
+    matmul: (a, b, spec) => fresh(spec.batch * spec.m * spec.n,
       (out) => matmul(buffer(a), buffer(b), out, spec)),
 
     strided: (x, outShape, strides, offset) => fresh(sizeOfShape(outShape),
@@ -113,10 +113,10 @@ export const createPlainBackend = (opts: PlainBackendOptions = {}): Backend => {
     scatterAdd: (g, indices, outer, nIdx, inner, axisSize) => fresh(outer * axisSize * inner,
       (out) => scatterAdd(buffer(g), buffer(indices), out, outer, nIdx, inner, axisSize)),
 
-    im2col: (x, spec: Im2colSpec, padValue) => fresh(im2colSize(spec),
+    im2col: (x, spec, padValue) => fresh(im2colSize(spec),
       (out) => im2col(buffer(x), out, spec, padValue)),
 
-    col2im: (cols, spec: Im2colSpec) => fresh(imageSize(spec),
+    col2im: (cols, spec) => fresh(imageSize(spec),
       (out) => col2im(buffer(cols), out, spec)),
   };
 };

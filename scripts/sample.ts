@@ -1,0 +1,144 @@
+/**
+ * Draws images from a trained model: `npx tsx scripts/sample.ts --checkpoint runs/quick --out samples.png`.
+ * `--help` lists the flags. A checkpoint is a run folder, a checkpoint folder, or a bare
+ * `.safetensors` file (PyTorch names; with a config.json beside it, or `--network NAME`, in which
+ * case the reference preset's diffusion settings apply: linear β, T = 1000, ε-prediction).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { setBackend } from '../src/tensor/engine.ts';
+import { key as makeKey } from '../src/tensor/random.ts';
+import { tensor } from '../src/ops/create.ts';
+import { scheduleFromConfig, type ScheduleConfig } from '../src/ddpm/schedule.ts';
+import { spacedTimesteps } from '../src/ddpm/scheduler.ts';
+import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
+import { encodePng, makeGrid } from '../src/io/image.ts';
+import { writeFileAtomic } from '../src/io/files.ts';
+import { decodeWith } from '../src/io/codec.ts';
+import { namedNetworks, network, type NetworkConfig, type Weights } from '../src/train/network.ts';
+import { presets, TrainConfig } from '../src/train/config.ts';
+import { loadCheckpoint, loadWeights } from '../src/train/checkpoint.ts';
+import { generate } from '../src/train/generate.ts';
+import { sampleLoop } from '../src/ddpm/sample.ts';
+import { dispose, toFloat32 } from '../src/tensor/tensor.ts';
+import { parseArgs } from './lib/args.ts';
+
+const help = `Usage: npx tsx scripts/sample.ts --checkpoint DIR|FILE [flags]
+  --checkpoint DIR|FILE   run folder, checkpoint folder, or a .safetensors weights file
+  --network NAME          for a bare weights file without config.json: ${Object.keys(namedNetworks).join(', ')}
+  --n N                   number of images (default 64)
+  --seed N                PRNG seed (default 0)
+  --sampler ddpm          ancestral DDPM sampling (the only sampler so far)
+  --steps N               sampling steps (default: all T; fewer are evenly respaced)
+  --noise FILE.npy        start from this x_T, float32 [N, C, H, W]
+  --out FILE.png|FILE.npy grid PNG (8 per row, 2-px padding) or float32 NPY [N, C, H, W] in [-1, 1]
+  --trajectory FILE.png   5 samples × 5 stages of the reverse process (x_T … x_0)
+  --no-ema                use the raw weights even when EMA weights exist
+  --backend NAME          engine backend (default: the DIFFUSION_BACKEND setting or plain)`;
+
+const die = (msg: string): never => {
+  process.stderr.write(`sample: ${msg}\n`);
+  process.exit(2);
+};
+
+interface Loaded {
+  readonly net: ReturnType<typeof network>;
+  readonly weights: Weights;
+  readonly schedule: ScheduleConfig;
+  readonly size: number;
+}
+
+const loadModel = async (path: string, netName: string | undefined, noEma: boolean): Promise<Loaded> => {
+  if (extname(path) === '.safetensors') {
+    const cfgPath = join(dirname(path), 'config.json');
+    let netCfg: NetworkConfig;
+    let schedule: ScheduleConfig = presets.reference.schedule;
+    let size = 28;
+    if (existsSync(cfgPath) && !netName) {
+      const c = decodeWith(cfgPath)(TrainConfig, JSON.parse(readFileSync(cfgPath, 'utf8')));
+      if (E.isLeft(c)) throw c.left;
+      netCfg = c.right.network;
+      schedule = c.right.schedule;
+      size = c.right.imageSize;
+    } else {
+      if (!netName) throw new Error(`${path} has no config.json beside it: say which network it is with --network (${Object.keys(namedNetworks).join(', ')})`);
+      const n = namedNetworks[netName];
+      if (!n) throw new Error(`unknown network "${netName}": expected one of ${Object.keys(namedNetworks).join(', ')}`);
+      netCfg = n;
+      size = n.kind === 'simple' ? 32 : 28;
+    }
+    const net = network(netCfg);
+    const w = loadWeights(net, new Uint8Array(readFileSync(path)), path);
+    if (E.isLeft(w)) throw w.left;
+    return { net, weights: w.right, schedule, size };
+  }
+  const ck = await loadCheckpoint(path, (c) => network(c.network));
+  return { net: network(ck.config.network), weights: (!noEma && ck.ema) || ck.weights, schedule: ck.config.schedule, size: ck.config.imageSize };
+};
+
+const main = async (): Promise<void> => {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help')) return void console.log(help);
+  const args = parseArgs(argv, ['no-ema'], ['checkpoint', 'network', 'n', 'seed', 'sampler', 'steps', 'noise', 'out', 'trajectory', 'backend']);
+  const ckPath = args.get('checkpoint') ?? die('--checkpoint is required (see --help)');
+  const sampler = args.get('sampler') ?? 'ddpm';
+  if (sampler !== 'ddpm') die(`--sampler ${sampler}: only ddpm is available`);
+  const backend = args.get('backend');
+  if (backend) setBackend(backend as never);
+  const { net, weights, schedule: schedCfg, size } = await loadModel(ckPath, args.get('network'), args.has('no-ema'));
+  const schedule = scheduleFromConfig(schedCfg);
+  const steps = args.number('steps', schedule.T);
+  if (!Number.isInteger(steps) || steps < 1 || steps > schedule.T) die(`--steps must be an integer in [1, ${schedule.T}], got ${steps}`);
+  const seed = args.number('seed', 0);
+  const key = makeKey(seed);
+  const out = args.get('out') ?? 'samples.png';
+
+  let images: Float32Array;
+  let n = args.number('n', 64);
+  const noisePath = args.get('noise');
+  if (noisePath) {
+    const npy = decodeNpy(new Uint8Array(readFileSync(noisePath)));
+    if (E.isLeft(npy)) die(npy.left.message);
+    const { data, shape } = (npy as E.Right<{ data: Float32Array; shape: readonly number[] }>).right;
+    if (shape.length !== 4 || shape[1] !== net.channels || shape[2] !== size || shape[3] !== size) {
+      die(`${noisePath}: expected shape [N, ${net.channels}, ${size}, ${size}], got [${shape.join(', ')}]`);
+    }
+    n = shape[0];
+    // the loop draws its start from the key: replace it by running the loop on given noise
+    const xT = tensor(data, shape);
+    const model = (x: Parameters<typeof net.apply>[1], t: Parameters<typeof net.apply>[2]) => net.apply(weights, x, t, { training: false }).y;
+    const { x0 } = sampleLoop(model, schedule, shape, key, { numSteps: steps, start: xT });
+    images = toFloat32(x0);
+    dispose(x0);
+  } else {
+    const ts = spacedTimesteps(schedule.T, steps);
+    const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
+    const g = generate(net, weights, schedule, n, size, key, { numSteps: steps, keepTrajectory: args.get('trajectory') ? stages : [] });
+    images = g.images;
+    const trajPath = args.get('trajectory');
+    if (trajPath) {
+      const per = net.channels * size * size;
+      const rows = Math.min(5, n);
+      const cells = new Float32Array(rows * 5 * per);
+      for (let r = 0; r < rows; r++) {
+        stages.forEach((t, c) => cells.set((g.trajectory.get(t) as Float32Array).subarray(r * per, (r + 1) * per), (r * 5 + c) * per));
+        cells.set(images.subarray(r * per, (r + 1) * per), (r * 5 + 4) * per);
+      }
+      const grid = makeGrid(cells, rows * 5, net.channels, size, size, { nrow: 5 });
+      writeFileSync(trajPath, await encodePng(grid.data, grid.width, grid.height));
+      console.error(`wrote ${trajPath}: rows are samples, columns x_t at t = ${stages.join(', ')} and the final x_0`);
+    }
+  }
+  const bytes = extname(out) === '.npy'
+    ? encodeNpy(images, [n, net.channels, size, size])
+    : await (async () => {
+      const grid = makeGrid(images, n, net.channels, size, size, { nrow: 8 });
+      return encodePng(grid.data, grid.width, grid.height);
+    })();
+  const w = await writeFileAtomic(out, bytes)();
+  if (E.isLeft(w)) die(w.left.message);
+  console.error(`wrote ${out}: ${n} samples, ${steps} ${sampler} steps, seed ${seed}`);
+};
+
+main().catch((e: unknown) => die(e instanceof Error ? e.message : String(e)));

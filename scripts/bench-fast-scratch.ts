@@ -101,7 +101,9 @@ export const stepProfile = async (names: string[]): Promise<void> => {
         return (...args: unknown[]) => {
           const t0 = performance.now();
           const r = (v as (...a: unknown[]) => unknown).apply(t, args);
-          const key = k === 'binary' || k === 'unary' || k === 'reduceLast' ? `${String(k)}:${String(args[0])}` : String(k);
+          const key = k === 'binary' || k === 'unary' || k === 'reduceLast' ? `${String(k)}:${String(args[0])}`
+            : k === 'strided' && process.env.DETAIL ? `strided[${String(args[1])}]/[${String(args[2])}]`
+            : k === 'binary' && process.env.DETAIL ? `binary[${String(args[3])}]` : String(k);
           times.set(key, (times.get(key) ?? 0) + performance.now() - t0);
           return r;
         };
@@ -126,7 +128,66 @@ export const stepProfile = async (names: string[]): Promise<void> => {
   }
 };
 
+
+/** One real training step of a named network (env NET, BATCH) per backend, time by kernel. */
+export const netProfile = async (names: string[]): Promise<void> => {
+  const { withBackend } = await import('../src/tensor/engine.ts');
+  const { tidy, toFloat32, disposeTree } = await import('../src/tensor/tensor.ts');
+  const { network, namedNetworks } = await import('../src/train/network.ts');
+  const { trainStep } = await import('../src/train/step.ts');
+  const { scheduleFromConfig } = await import('../src/ddpm/schedule.ts');
+  const { adam } = await import('../src/grad/optim.ts');
+  const R = await import('../src/tensor/random.ts');
+  const O = await import('../src/ops/index.ts');
+  const { createPlainBackend } = await import('../src/tensor/plain/index.ts');
+  const netName = (process.env.NET ?? 'mnist32') as keyof typeof namedNetworks;
+  const batch = Number(process.env.BATCH ?? 64);
+  const steps = Number(process.env.STEPS ?? 3);
+  for (const name of names) {
+    const inner = name === 'plain' ? createPlainBackend() : createFastBackend({ threads: name === 'fast2' ? 2 : 1 });
+    const times = new Map<string, number>();
+    const be = new Proxy(inner, {
+      get(t, k) {
+        const v = (t as unknown as Record<string | symbol, unknown>)[k];
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          const t0 = performance.now();
+          const r = (v as (...a: unknown[]) => unknown).apply(t, args);
+          const spec = args[2] as MatmulSpec;
+          const key = k === 'binary' || k === 'unary' || k === 'reduceLast' ? `${String(k)}:${String(args[0])}`
+            : k === 'matmul' && process.env.DETAIL ? `mm[${spec.batch}x${spec.m}x${spec.k}x${spec.n}${spec.transA ? 'tA' : ''}${spec.transB ? 'tB' : ''}${spec.strideA === 0 ? 'sA' : ''}${spec.strideB === 0 ? 'sB' : ''}]`
+            : k === 'strided' && process.env.DETAIL ? `strided[${String(args[1])}]/[${String(args[2])}]` : String(k);
+          times.set(key, (times.get(key) ?? 0) + performance.now() - t0);
+          return r;
+        };
+      },
+    });
+    withBackend(be, () => {
+      const net = network(namedNetworks[netName]);
+      const schedule = scheduleFromConfig({ kind: 'linear', T: 1000 });
+      const opt = adam({ lr: 1e-4 });
+      let w = net.init(R.key(0));
+      let s = opt.init(w.params as never);
+      const x0 = O.normal(R.key(1), [batch, net.channels, 28, 28]);
+      let wall = 0;
+      for (let i = 0; i <= steps; i++) {
+        if (i === 1) { times.clear(); wall = 0; }
+        const t0 = performance.now();
+        const r = tidy(() => trainStep(net, schedule, opt, w, s, x0, R.key(10 + i)));
+        toFloat32(r.loss as never);
+        wall += performance.now() - t0;
+        disposeTree([w, s] as never);
+        w = r.weights as never; s = r.optState as never;
+      }
+      const total = [...times.values()].reduce((a, b) => a + b, 0) / steps;
+      const top = [...times.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 14)).map(([k, v]) => `${k} ${(v / steps).toFixed(0)}`);
+      console.log(`${name} ${netName}@${batch}: step ${(wall / steps).toFixed(0)} ms (kernels ${total.toFixed(0)}), ${(batch * 1000 / (wall / steps)).toFixed(1)} img/s: ${top.join(', ')}`);
+    });
+  }
+};
+
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === 'conv') convBench(rest);
+else if (mode === 'net') void netProfile(rest.length ? rest : ['fast', 'fast2']);
 else if (mode === 'step') void stepProfile(rest.length ? rest : ['plain', 'fast', 'fast2']);
 else gemmBench(rest);

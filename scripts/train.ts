@@ -5,6 +5,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
 import { setBackend } from '../src/tensor/engine.ts';
 import { fold, key as makeKey, keyFromJSON, keyToJSON, split } from '../src/tensor/random.ts';
@@ -32,8 +33,12 @@ const die = (msg: string): never => {
 /** Fields a resumed run may not change: the loss sequence after resume must equal an uninterrupted run's. */
 const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageSize', 'lr', 'ema'];
 
-const main = async (): Promise<void> => {
-  const argv = process.argv.slice(2);
+/**
+ * The training loop runs in a worker thread so that the main thread stays free to take Ctrl-C at
+ * once (tsx kills a child that does not acknowledge a signal within 30 ms, and a training step
+ * blocks its thread for longer). The main thread raises a shared flag; the loop checks it between steps.
+ */
+const train = async (argv: readonly string[], stopRequested: () => boolean): Promise<void> => {
   const first = configFromArgs(argv);
   if (E.isLeft(first)) return die(first.left.message);
   if (first.right.help) {
@@ -110,10 +115,6 @@ const main = async (): Promise<void> => {
   };
 
   let interrupted = false;
-  process.on('SIGINT', () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-  });
 
   const startWall = performance.now();
   const startElapsed = run.elapsedSec;
@@ -123,7 +124,11 @@ const main = async (): Promise<void> => {
   let smooth = run.losses.length > 0 ? run.losses[run.losses.length - 1] : NaN;
   const cache = {};
 
-  while (run.step < totalSteps && !interrupted) {
+  while (run.step < totalSteps) {
+    // yield once a step: a worker's stdout/stderr are only passed on when its event loop runs
+    await new Promise((resolve) => setImmediate(resolve));
+    interrupted = stopRequested();
+    if (interrupted) break;
     const step = run.step;
     const batch = batchAt(data, cfg.batch, dataKey, step, cache);
     const next = tidy(() => {
@@ -188,7 +193,24 @@ const truncateMetrics = (path: string, step: number): void => {
   writeFileSync(path, kept.map((l) => `${l}\n`).join(''));
 };
 
-main().catch((e: unknown) => {
+const fatal = (e: unknown): never => {
   process.stderr.write(`train: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
-});
+};
+
+if (isMainThread) {
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(new URL('./lib/ts-worker.mjs', import.meta.url), { workerData: { entry: import.meta.url, argv: process.argv.slice(2), stop } });
+  process.on('SIGINT', () => {
+    if (Atomics.load(stop, 0) === 1) process.exit(130);
+    Atomics.store(stop, 0, 1);
+    process.stderr.write('\nCtrl-C: stopping after this step and saving a checkpoint (press again to quit at once)\n');
+  });
+  worker.on('error', fatal);
+  worker.on('exit', (code) => {
+    process.exitCode = code;
+  });
+} else {
+  const { argv, stop } = workerData as { argv: string[]; stop: Int32Array };
+  train(argv, () => Atomics.load(stop, 0) === 1).catch(fatal);
+}

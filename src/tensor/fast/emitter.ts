@@ -207,6 +207,15 @@ export class Code {
   br(depth: number): this { this.bytes.push(0x0c); uleb(this.bytes, depth); return this; }
   brIf(depth: number): this { this.bytes.push(0x0d); uleb(this.bytes, depth); return this; }
 
+  /** i32.atomic.rmw.add (threads proposal) on [address, value]: returns the old value. Needs a shared memory. */
+  atomicAdd(offset = 0): this {
+    this.bytes.push(0xfe);
+    uleb(this.bytes, 0x1e);
+    uleb(this.bytes, 2);
+    uleb(this.bytes, offset);
+    return this;
+  }
+
   /** memory.fill (bulk memory): [dest, value, byteLength] on the stack. */
   memoryFill(): this { this.bytes.push(0xfc); uleb(this.bytes, 11); this.bytes.push(0); return this; }
   /** memory.copy (bulk memory): [dest, src, byteLength] on the stack. */

@@ -5,17 +5,18 @@
  *   side), `packB` a KC × NC block of opB(B) into NR-column panels; both zero-pad the last panel and
  *   absorb transA/transB (contiguous panels as vector copies, transposed ones as 4 × 4 shuffles), so
  *   one micro-kernel serves every layout.
- * - `macro` walks the NR panels of B (each stays in L1 while reused) and, inside, the MR panels of A
- *   (streamed from L2), running the micro-kernel: an MR × NR tile of C in MR·NR/4 f32x4 accumulators;
- *   per k step it loads NR/4 vectors of B, broadcasts MR values of A (v128.load32_splat) and issues
+ * - `macro` walks the MR panels of A (each stays in L1 while reused) and, inside, the NR panels of B
+ *   (streamed from L2; GemmShape.order says why not the other way round), running the micro-kernel:
+ *   an MR × NR tile of C in MR·NR/4 f32x4 accumulators; per k step it loads NR/4 vectors of B, broadcasts MR values of A (v128.load32_splat) and issues
  *   MR·NR/4 mul+add pairs. The k loop is unrolled with constant load offsets.
  * - Blocks over k after the first add into C (`accumulate`); edge tiles go through a scratch tile.
  * - `gemm` is the whole blocked loop nest over a batch, so a worker thread needs nothing but this
  *   module: operands shared by the batch may come pre-packed (caches laid out as in matmul.ts).
  *
- * Tile shape: 4 × 16 (16 accumulators) measured best on this Xeon (Sapphire Rapids class) among
- * 4×8 … 8×8, 3×12, 4×12, 3×16 — V8 keeps the broadcasts as memory operands, so the nominal
- * 15-register budget is not the limit. See scripts/bench-fast-scratch.ts.
+ * Tile shape: 4 × 16 (16 accumulators) measured best on this Xeon (Sapphire Rapids class, Node 20)
+ * among 4×8, 5×8, 6×8, 7×8, 8×8, 3×12, 4×12, 5×12, 6×12, 3×16 — although 16 accumulators plus B
+ * vectors exceed x64's 16 xmm registers on paper; 5×12 and 8×8 were much slower. Unroll 4 beat 2
+ * and 8. See scripts/bench-fast-scratch.ts.
  */
 import { Code, f32, i32, ModuleBuilder, v128, type MemoryImport } from './emitter.ts';
 
@@ -26,9 +27,15 @@ export interface GemmShape {
   readonly nr: number;
   /** k-loop unroll factor. */
   readonly unroll: number;
+  /**
+   * Tile order in the macro kernel. 'columns-outer' (BLIS) keeps a B panel in L1 and streams A
+   * panels; 'rows-outer' keeps an A panel in L1 and walks C along rows, which turns C's stores into
+   * a few sequential streams — much faster when C is fresh memory (every batched conv output is).
+   */
+  readonly order?: 'columns-outer' | 'rows-outer';
 }
 
-export const defaultGemmShape: GemmShape = { mr: 4, nr: 16, unroll: 4 };
+export const defaultGemmShape: GemmShape = { mr: 4, nr: 16, unroll: 4, order: 'rows-outer' };
 
 export interface GemmExports {
   /** (src, dst, count, kc, rs, cs): element (r, p) at src + 4·(r·rs + p·cs) → panels of mr. */
@@ -40,6 +47,8 @@ export interface GemmExports {
     accumulate: number, tile: number): void;
   /** See {@link gemmParams}: the blocked loop nest over a batch. */
   gemm(...params: number[]): void;
+  /** See {@link sharedParams}, then {@link gemmParams}: chunks taken from a shared counter. */
+  gemmShared(...params: number[]): void;
 }
 
 /**
@@ -176,7 +185,7 @@ const emitTransposePanel = (c: Code, width: number,
 };
 
 /** The macro kernel with an mr × nr register tile (see the file comment). */
-const emitMacro = (c: Code, { mr, nr, unroll }: GemmShape): void => {
+const emitMacro = (c: Code, { mr, nr, unroll, order = 'rows-outer' }: GemmShape): void => {
   const [pa, pb, cPtr, mc, nc, kc, ldc, accumulate, tile] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const nv = nr / 4;
   const jr = c.local(i32);
@@ -227,56 +236,66 @@ const emitMacro = (c: Code, { mr, nr, unroll }: GemmShape): void => {
   };
 
   c.get(ldc).i32(4).op('i32_mul').set(ldcBytes);
-  c.forUp(jr, () => c.i32(0), nc, nr, () => {
-    minOf(c, () => c.i32(nr), () => c.get(nc).get(jr).op('i32_sub'));
-    c.set(cols);
+  const overColumns = (body: () => void): void => {
+    c.forUp(jr, () => c.i32(0), nc, nr, () => {
+      minOf(c, () => c.i32(nr), () => c.get(nc).get(jr).op('i32_sub'));
+      c.set(cols);
+      body();
+    });
+  };
+  const overRows = (body: () => void): void => {
     c.forUp(ir, () => c.i32(0), mc, mr, () => {
       minOf(c, () => c.i32(mr), () => c.get(mc).get(ir).op('i32_sub'));
       c.set(rows);
-      c.get(pa).get(ir).get(kc).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(ap);
-      c.get(pb).get(jr).get(kc).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(bp);
-      for (const row of acc) for (const a of row) c.f32x4(0).set(a);
-      c.get(kc).set(p);
-      // Unrolled k loop, then the remainder one step at a time.
-      c.block(() => c.loop(() => {
-        c.get(p).i32(unroll).op('i32_lt_s').brIf(1);
-        for (let u = 0; u < unroll; u++) step(u);
-        c.get(ap).i32(4 * mr * unroll).op('i32_add').set(ap);
-        c.get(bp).i32(4 * nr * unroll).op('i32_add').set(bp);
-        c.get(p).i32(unroll).op('i32_sub').set(p).br(0);
-      }));
-      c.block(() => c.loop(() => {
-        c.get(p).i32(1).op('i32_lt_s').brIf(1);
-        step(0);
-        c.get(ap).i32(4 * mr).op('i32_add').set(ap);
-        c.get(bp).i32(4 * nr).op('i32_add').set(bp);
-        c.get(p).i32(1).op('i32_sub').set(p).br(0);
-      }));
-      const cTile = (): void => {
-        c.get(cPtr).get(ir).get(ldc).op('i32_mul').get(jr).op('i32_add').i32(4).op('i32_mul').op('i32_add');
-      };
-      c.get(rows).i32(mr).op('i32_eq').get(cols).i32(nr).op('i32_eq').op('i32_and');
-      c.ifThen(() => {
-        c.get(accumulate);
-        c.ifThen(() => storeTile(cTile, () => c.get(ldcBytes), true),
-          () => storeTile(cTile, () => c.get(ldcBytes), false));
-      }, () => {
-        // Edge tile: spill to the scratch tile, then copy (or add) the rows × cols that exist.
-        storeTile(() => c.get(tile), () => c.i32(4 * nr), false);
-        c.forUp(i, () => c.i32(0), rows, 1, () => {
-          c.forUp(j, () => c.i32(0), cols, 1, () => {
-            cTile();
-            c.get(i).get(ldc).op('i32_mul').get(j).op('i32_add').i32(4).op('i32_mul').op('i32_add').set(t);
-            c.get(tile).get(i).i32(nr).op('i32_mul').get(j).op('i32_add').i32(4).op('i32_mul').op('i32_add')
-              .mem('f32_load').set(val);
-            c.get(accumulate);
-            c.ifThen(() => { c.get(val).get(t).mem('f32_load').op('f32_add').set(val); });
-            c.get(t).get(val).mem('f32_store');
-          });
+      body();
+    });
+  };
+  const tileBody = (): void => {
+    c.get(pa).get(ir).get(kc).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(ap);
+    c.get(pb).get(jr).get(kc).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(bp);
+    for (const row of acc) for (const a of row) c.f32x4(0).set(a);
+    c.get(kc).set(p);
+    // Unrolled k loop, then the remainder one step at a time.
+    c.block(() => c.loop(() => {
+      c.get(p).i32(unroll).op('i32_lt_s').brIf(1);
+      for (let u = 0; u < unroll; u++) step(u);
+      c.get(ap).i32(4 * mr * unroll).op('i32_add').set(ap);
+      c.get(bp).i32(4 * nr * unroll).op('i32_add').set(bp);
+      c.get(p).i32(unroll).op('i32_sub').set(p).br(0);
+    }));
+    c.block(() => c.loop(() => {
+      c.get(p).i32(1).op('i32_lt_s').brIf(1);
+      step(0);
+      c.get(ap).i32(4 * mr).op('i32_add').set(ap);
+      c.get(bp).i32(4 * nr).op('i32_add').set(bp);
+      c.get(p).i32(1).op('i32_sub').set(p).br(0);
+    }));
+    const cTile = (): void => {
+      c.get(cPtr).get(ir).get(ldc).op('i32_mul').get(jr).op('i32_add').i32(4).op('i32_mul').op('i32_add');
+    };
+    c.get(rows).i32(mr).op('i32_eq').get(cols).i32(nr).op('i32_eq').op('i32_and');
+    c.ifThen(() => {
+      c.get(accumulate);
+      c.ifThen(() => storeTile(cTile, () => c.get(ldcBytes), true),
+        () => storeTile(cTile, () => c.get(ldcBytes), false));
+    }, () => {
+      // Edge tile: spill to the scratch tile, then copy (or add) the rows × cols that exist.
+      storeTile(() => c.get(tile), () => c.i32(4 * nr), false);
+      c.forUp(i, () => c.i32(0), rows, 1, () => {
+        c.forUp(j, () => c.i32(0), cols, 1, () => {
+          cTile();
+          c.get(i).get(ldc).op('i32_mul').get(j).op('i32_add').i32(4).op('i32_mul').op('i32_add').set(t);
+          c.get(tile).get(i).i32(nr).op('i32_mul').get(j).op('i32_add').i32(4).op('i32_mul').op('i32_add')
+            .mem('f32_load').set(val);
+          c.get(accumulate);
+          c.ifThen(() => { c.get(val).get(t).mem('f32_load').op('f32_add').set(val); });
+          c.get(t).get(val).mem('f32_store');
         });
       });
     });
-  });
+  };
+  if (order === 'columns-outer') overColumns(() => overRows(tileBody));
+  else overRows(() => overColumns(tileBody));
 };
 
 /**
@@ -345,7 +364,45 @@ const emitDriver = (c: Code, { mr, nr }: GemmShape, { mc: MC, nc: NC }: GemmBloc
   });
 };
 
+/** The parameters `gemmShared` takes before those of `gemm`. */
+export const sharedParams = ['counter', 'chunks', 'perBatch', 'colsPerChunk'] as const;
+
+/**
+ * Work sharing between threads: each caller takes chunk i = atomic counter++ until all are taken;
+ * chunk i is batch entry ⌊i / perBatch⌋, columns [j0, j0 + colsPerChunk) with j0 = (i mod perBatch)·
+ * colsPerChunk. A thread that runs late simply takes fewer chunks.
+ */
+const emitShared = (c: Code, gemm: number): void => {
+  const [counter, chunks, perBatch, colsPerChunk] = [0, 1, 2, 3];
+  const g = (name: (typeof gemmParams)[number]): number => sharedParams.length + gemmParams.indexOf(name);
+  const [chunk, bi, j0] = [c.local(i32), c.local(i32), c.local(i32)];
+  c.block(() => c.loop(() => {
+    c.get(counter).i32(1).atomicAdd().tee(chunk).get(chunks).op('i32_ge_s').brIf(1);
+    c.get(chunk).get(perBatch).op('i32_div_u').set(bi);
+    c.get(chunk).get(bi).get(perBatch).op('i32_mul').op('i32_sub').get(colsPerChunk).op('i32_mul').set(j0);
+    for (const name of gemmParams) {
+      const at = (base: (typeof gemmParams)[number], stride: (typeof gemmParams)[number], cols?: () => void): void => {
+        c.get(g(base)).get(bi).get(g(stride)).op('i32_mul').op('i32_add');
+        if (cols) { cols(); c.op('i32_add'); }
+      };
+      if (name === 'a') at('a', 'strideA');
+      else if (name === 'b') at('b', 'strideB', () => c.get(j0).get(g('csB')).op('i32_mul').i32(4).op('i32_mul'));
+      else if (name === 'c') at('c', 'strideC', () => c.get(j0).i32(4).op('i32_mul'));
+      else if (name === 'batch') c.i32(1);
+      else if (name === 'n') {
+        // min(colsPerChunk, n − j0)
+        const rest = (): void => { c.get(g('n')).get(j0).op('i32_sub'); };
+        c.get(colsPerChunk); rest(); c.get(colsPerChunk); rest();
+        c.op('i32_lt_s').op('select');
+      } else c.get(g(name));
+    }
+    c.call(gemm).br(0);
+  }));
+};
+
+/** With `memory.shared`, also `gemmShared` (atomics need a shared memory). */
 export const buildGemmModule = (memory: MemoryImport, shape: GemmShape, blocks: GemmBlocks): ModuleBuilder => {
+  const shared = memory.shared === true;
   if (shape.nr % 4 !== 0 || shape.mr < 1 || shape.unroll < 1) throw new RangeError('gemm: bad tile shape');
   if (blocks.mc % shape.mr !== 0 || blocks.nc % shape.nr !== 0) throw new RangeError('gemm: blocks must hold whole tiles');
   const m = new ModuleBuilder(memory);
@@ -353,7 +410,8 @@ export const buildGemmModule = (memory: MemoryImport, shape: GemmShape, blocks: 
   const packA = m.func('packA', packParams, [], (c) => emitPack(c, shape.mr));
   const packB = m.func('packB', packParams, [], (c) => emitPack(c, shape.nr));
   const macro = m.func('macro', [i32, i32, i32, i32, i32, i32, i32, i32, i32], [], (c) => emitMacro(c, shape));
-  m.func('gemm', gemmParams.map(() => i32), [], (c) => emitDriver(c, shape, blocks, { packA, packB, macro }));
+  const gemm = m.func('gemm', gemmParams.map(() => i32), [], (c) => emitDriver(c, shape, blocks, { packA, packB, macro }));
+  if (shared) m.func('gemmShared', [...sharedParams, ...gemmParams].map(() => i32), [], (c) => emitShared(c, gemm));
   return m;
 };
 

@@ -53,22 +53,38 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   // Blocks handed out as handles; `freed` on the block marks a disposed one.
   const owned = new WeakSet<FloatBlock>();
   let live = 0;
+  /** Blocks pinned by the kernel running now (inputs as they are looked up, and the output). */
+  let pinned: FloatBlock[] = [];
 
-  const block = (h: Handle): FloatBlock => {
+  const owner = (h: Handle): FloatBlock => {
     const b = h as unknown as FloatBlock;
     if (!owned.has(b)) throw new Error('fast backend: handle does not belong to this backend');
     if (b.freed) throw new Error('fast backend: buffer used after dispose');
     return b;
   };
 
+  /** A kernel input: resident (copied back if it was spilled) and pinned until the kernel returns. */
+  const block = (h: Handle): FloatBlock => {
+    const b = owner(h);
+    heap.pin(b);
+    pinned.push(b);
+    return b;
+  };
+
   /** Allocates the output, runs the kernel into it, and hands it out (freed again if the kernel throws). */
   const fresh = (size: number, kernel: (out: FloatBlock) => void): Handle => {
-    const out = heap.alloc(size);
+    const out = heap.alloc(size, true);
+    const outer = pinned;
+    pinned = [out];
     try {
       kernel(out);
     } catch (e) {
       heap.free(out);
+      pinned.shift();
       throw e;
+    } finally {
+      for (const b of pinned) heap.unpin(b);
+      pinned = outer;
     }
     owned.add(out);
     live++;
@@ -100,9 +116,9 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
     write: (data) => fresh(data.length, (out) => heap.f32.set(data, out.index)),
 
     read: (h, size) => {
-      const b = block(h);
+      const b = owner(h);
       checkLength('read', 'buffer', b.size, size);
-      return heap.f32.slice(b.index, b.index + size);
+      return heap.read(b, size);
     },
 
     dispose: (h) => {

@@ -14,6 +14,10 @@ const copyRun = (f: Float32Array, o: number, i: number, step: number, len: numbe
     f.copyWithin(o, i, i + len);
     return;
   }
+  if (step === 0 && len >= memmoveMin) {
+    f.fill(f[i], o, o + len);
+    return;
+  }
   for (const end = o + len; o < end; o++, i += step) f[o] = f[i];
 };
 
@@ -25,11 +29,33 @@ export const strided = (heap: WasmHeap, x: FloatBlock, out: FloatBlock, outShape
   const { shape, strides: [s] } = collapseDims(outShape, [strides]);
   const rank = shape.length;
   const f = heap.f32;
+  if (rank >= 2 && s[rank - 2] === 1 && Math.abs(s[rank - 1]) > 1) {
+    // A transpose (say, moving a batch axis last): gathering one element per cache line would miss
+    // on every read, so copy in square tiles that stay in L1.
+    const [rows, cols, sc] = [shape[rank - 2], shape[rank - 1], s[rank - 1]];
+    forEachSlab(shape, [s], 2, [x.index + offset], ([ix], start) => transposeTiles(f, out.index + start, ix, rows, cols, sc));
+    return;
+  }
   const step = rank > 0 ? s[rank - 1] : 0;
   const len = rank > 0 ? shape[rank - 1] : 1;
   forEachSlab(shape, [s], Math.min(rank, 1), [x.index + offset], ([ix], start) => {
     copyRun(f, out.index + start, ix, step, len);
   });
+};
+
+const tile = 32;
+
+/** out[r·cols + c] = f[i + r + c·sc] for r < rows, c < cols, in tile × tile blocks. */
+const transposeTiles = (f: Float32Array, o: number, i: number, rows: number, cols: number, sc: number): void => {
+  for (let r0 = 0; r0 < rows; r0 += tile) {
+    const r1 = Math.min(rows, r0 + tile);
+    for (let c0 = 0; c0 < cols; c0 += tile) {
+      const c1 = Math.min(cols, c0 + tile);
+      for (let r = r0; r < r1; r++) {
+        for (let c = c0, p = o + r * cols + c0, q = i + r + c0 * sc; c < c1; c++, p++, q += sc) f[p] = f[q];
+      }
+    }
+  }
 };
 
 /** Fills with `value`, then copies each innermost row of x to its place shifted by `before`. */

@@ -5,10 +5,11 @@
  * Packed caches: an A shared by the batch (stride 0, as conv weights are) is packed once with its
  * block (pc, ic) at pc·mPad + ic·kc; a shared B with block (jc, pc) at jc·k + pc·ncPad.
  *
- * Threads: with T threads the batch is cut into T contiguous ranges (the caches are read by all);
- * a single matrix is cut by columns into T ranges of whole nr-wide panels. Each thread owns its own
- * packing scratch. Products below `parallelMinFlops` stay on the calling thread, where waking a
- * worker (tens of µs) would cost more than it saves.
+ * Threads: the product is cut into chunks — batch entries, or column ranges of whole panels when
+ * the batch is shorter than the thread count — that every thread takes from a shared atomic
+ * counter (the caches are read by all; each thread owns its packing scratch). Products below
+ * `parallelMinFlops` stay on the calling thread, where waking a worker (tens of µs) costs more than
+ * it saves.
  */
 import type { MatmulSpec } from '../backend.ts';
 import {
@@ -46,6 +47,8 @@ export class Gemm {
   private aCache: FloatBlock | null = null;
   private bCache: FloatBlock | null = null;
   private pool: GemmPool | null = null;
+  /** The chunk counter threads take work from. */
+  private readonly counter: FloatBlock;
   readonly shape: GemmShape;
   readonly blocking: GemmBlocking;
   /** Threads a large product is split over (1 = the calling thread only). */
@@ -61,6 +64,7 @@ export class Gemm {
     this.threads = heap.shared ? Math.max(1, Math.floor(threads)) : 1;
     this.module = new WebAssembly.Module(buildGemmModule(heapImport(heap), shape, { mc, nc }).encode());
     this.k = new WebAssembly.Instance(this.module, { env: { memory: heap.memory } }).exports as unknown as GemmExports;
+    this.counter = heap.alloc(16);
     for (let t = 0; t < this.threads; t++) {
       this.scratch.push({ pa: heap.alloc(mc * blocking.kc), pb: heap.alloc(nc * blocking.kc), tile: heap.alloc(shape.mr * shape.nr) });
     }
@@ -121,33 +125,29 @@ export class Gemm {
       }
     }
 
-    /** The gemm parameters of share t (see gemmParams). */
-    const share = (t: number): number[] => {
+    /** The gemm parameters for thread t's scratch (see gemmParams). */
+    const params = (t: number, n0 = n): number[] => {
       const { pa, pb, tile } = this.scratch[t];
-      let [a0, b0, c0, count, n0] = [a, b, out, batch, n];
-      if (byBatch) {
-        const start = Math.floor((batch * t) / threads);
-        count = Math.floor((batch * (t + 1)) / threads) - start;
-        [a0, b0, c0] = [a + 4 * start * strideA, b + 4 * start * strideB, out + 4 * start * m * n];
-      } else {
-        const panels = Math.ceil(n / nr);
-        const j0 = Math.floor((panels * t) / threads) * nr;
-        const j1 = Math.min(n, Math.floor((panels * (t + 1)) / threads) * nr);
-        [b0, c0, n0] = [b + 4 * j0 * csB, out + 4 * j0, Math.max(0, j1 - j0)];
-      }
-      const p = [a0, b0, c0, count, 4 * strideA, 4 * strideB, 4 * m * n, m, k, n0, rsA, csA, rsB, csB, n, KC,
+      const p = [a, b, out, batch, 4 * strideA, 4 * strideB, 4 * m * n, m, k, n0, rsA, csA, rsB, csB, n, KC,
         aCache, bCache, pa.offset, pb.offset, tile.offset];
       if (p.length !== gemmParams.length) throw new Error('gemm: parameter list out of date');
       return p;
     };
 
     if (threads === 1) {
-      kern.gemm(...share(0));
+      kern.gemm(...params(0));
       return;
     }
+    // Chunks: whole batch entries, or for a short batch column ranges of whole panels (≥ 128 wide,
+    // about 4 per thread) — dynamic, so a thread the OS runs late just takes fewer.
+    const cols = byBatch ? n : Math.min(n, Math.max(128, Math.ceil(n / (4 * threads) / nr) * nr));
+    const perBatch = Math.ceil(n / cols);
+    const counter = this.counter.offset;
+    new Int32Array(this.heap.memory.buffer, counter, 1)[0] = 0;
+    const shared = (t: number): number[] => [counter, batch * perBatch, perBatch, cols, ...params(t)];
     this.pool ??= new GemmPool(this.heap, this.module, this.threads - 1);
-    for (let t = 1; t < threads; t++) this.pool.post(t - 1, share(t));
-    kern.gemm(...share(0));
+    for (let t = 1; t < threads; t++) this.pool.post(t - 1, shared(t));
+    kern.gemmShared(...shared(0));
     for (let t = 1; t < threads; t++) this.pool.wait(t - 1);
   }
 

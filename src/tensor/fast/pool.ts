@@ -1,26 +1,28 @@
 /**
- * Worker threads that run `gemm` shares on the shared WebAssembly memory. Each worker instantiates
+ * Worker threads that run `gemmShared` on the shared WebAssembly memory. Each worker instantiates
  * the same compiled module against the same memory, then sleeps on its slot of a control block (in
- * the heap, so it is shared too) until the main thread posts parameters; it runs them, raises its
- * done flag and sleeps again. The main thread runs its own share meanwhile and then blocks on the
- * done flags with Atomics.wait (allowed on Node's main thread), so kernels stay synchronous.
+ * the heap, so it is shared too) until the main thread posts parameters; it takes chunks until none
+ * are left, raises its done flag and sleeps again. The main thread takes chunks meanwhile and then
+ * blocks on the done flags with Atomics.wait (allowed on Node's main thread), so kernels stay
+ * synchronous.
  *
  * The worker is a small CommonJS script passed as a string (`eval: true`): no file to resolve, no
  * TypeScript loader needed in the worker.
  */
 import { Worker } from 'node:worker_threads';
-import { gemmParams } from './gemm-wasm.ts';
+import { gemmParams, sharedParams } from './gemm-wasm.ts';
 import type { FloatBlock, WasmHeap } from './memory.ts';
 
-/** Ints per worker slot: generation, done flag, the gemm parameters; padded to 64 bytes·k. */
-const slotInts = Math.ceil((2 + gemmParams.length) / 16) * 16;
+const paramCount = sharedParams.length + gemmParams.length;
+/** Ints per worker slot: generation, done flag, the parameters; padded to whole cache lines. */
+const slotInts = Math.ceil((2 + paramCount) / 16) * 16;
 const GEN = 0;
 const DONE = 1;
 
 const workerSource = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, slot, count } = workerData;
-const { gemm } = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const { gemmShared } = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctl = new Int32Array(memory.buffer, slot, ${slotInts});
 let seen = 0;
 for (;;) {
@@ -31,7 +33,7 @@ for (;;) {
   try {
     const p = new Array(count);
     for (let i = 0; i < count; i++) p[i] = ctl[2 + i];
-    gemm(...p);
+    gemmShared(...p);
   } catch (e) {
     status = 2;
   }
@@ -53,14 +55,14 @@ export class GemmPool {
     for (let w = 0; w < size; w++) {
       const worker = new Worker(workerSource, {
         eval: true,
-        workerData: { module, memory: heap.memory, slot: this.control.offset + 4 * slotInts * w, count: gemmParams.length },
+        workerData: { module, memory: heap.memory, slot: this.control.offset + 4 * slotInts * w, count: paramCount },
       });
       worker.unref();
       this.workers.push(worker);
     }
   }
 
-  /** Starts worker w on `params` (the gemm parameters, in order). */
+  /** Starts worker w on `params` (those of gemmShared, in order). */
   post(w: number, params: readonly number[]): void {
     if (this.closed) throw new Error('fast backend: worker pool is closed');
     const base = w * slotInts;

@@ -1,0 +1,62 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { describe, expect, it } from 'vitest';
+import { configFromArgs, defaultPreset, presets, TrainConfig } from '../src/train/config.ts';
+import { network } from '../src/train/network.ts';
+import { countParams } from '../src/layers/index.ts';
+import * as R from '../src/tensor/random.ts';
+
+const parse = (argv: string[]) => configFromArgs(argv);
+const error = (argv: string[]): string => {
+  const r = parse(argv);
+  if (E.isRight(r)) throw new Error(`expected ${argv.join(' ')} to be refused`);
+  return r.left.message;
+};
+
+describe('train config', () => {
+  it('every preset is a valid config', () => {
+    for (const [name, p] of Object.entries(presets)) {
+      expect(E.isRight(TrainConfig.decode({ ...p, out: 'x' })), name).toBe(true);
+    }
+  });
+
+  it('the seed preset is the walk-through: seed network at 32×32, linear T = 200, Adam 1e-3, batch 128, 20 epochs', () => {
+    const c = presets.seed;
+    expect(c.network.kind).toBe('simple');
+    expect(c.imageSize).toBe(32);
+    expect(c.schedule).toEqual({ kind: 'linear', T: 200 });
+    expect([c.lr, c.batch, c.epochs, c.ema]).toEqual([1e-3, 128, 20, 0]);
+  });
+
+  it('the reference preset: mnist32, linear T = 1000, Adam 2e-4, batch 128, EMA 0.999', () => {
+    const c = presets.reference;
+    expect(countParams(network(c.network).init(R.key(0)).params)).toBe(2_835_329);
+    expect(c.schedule).toEqual({ kind: 'linear', T: 1000 });
+    expect([c.lr, c.batch, c.ema]).toEqual([2e-4, 128, 0.999]);
+  });
+
+  it('no flags gives the default preset; flags override fields', () => {
+    const d = parse([]);
+    expect(E.isRight(d) && d.right.config.preset).toBe(defaultPreset);
+    const r = parse(['--preset', 'seed', '--batch', '64', '--lr=3e-4', '--steps', '10', '--schedule', 'cosine', '--timesteps', '500', '--network-json', '{"timeDim":64}']);
+    if (E.isLeft(r)) throw r.left;
+    const c = r.right.config;
+    expect([c.batch, c.lr, c.steps, c.out]).toEqual([64, 3e-4, 10, 'runs/seed']);
+    expect(c.schedule).toEqual({ kind: 'cosine', T: 500 });
+    expect(c.network.kind === 'simple' && c.network.simple.timeDim).toBe(64);
+  });
+
+  it('bad values are refused with the path and the reason, before any work', () => {
+    expect(error(['--batch', '0'])).toMatch(/train config: "batch": expected a positive integer, got 0/);
+    expect(error(['--lr', 'fast'])).toMatch(/"lr": expected a finite number > 0, got "fast"/);
+    expect(error(['--ema', '1'])).toMatch(/"ema": expected a number in \[0, 1\)/);
+    expect(error(['--preset', 'huge'])).toMatch(/unknown preset "huge"/);
+    expect(error(['--network', 'resnet'])).toMatch(/unknown network "resnet"/);
+    expect(error(['--btach', '3'])).toMatch(/"--btach": unknown flag/);
+    expect(error(['--schedule', 'cosine', '--beta-end', '0.02'])).toMatch(/betaEnd/);
+    expect(error(['--timesteps', '-5'])).toMatch(/"schedule"\."T"/);
+    expect(error(['--network-json', '{"baseChannels": 0}'])).toMatch(/baseChannels/);
+    expect(error(['--preset', 'seed', '--image-size', '28'])).toMatch(/"imageSize": .*not divisible by 16/);
+    expect(error(['--sample-steps', '5000'])).toMatch(/"sampleSteps": 5000 sampling steps exceed T/);
+    expect(error(['--steps'])).toMatch(/"steps": missing value/);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * The training script end to end, as a user runs it: metrics, checkpoints and pictures; an exact
+ * resume; Ctrl-C saving a checkpoint; a diverging loss stopping the run with the last good checkpoint kept.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const tsx = join('node_modules', '.bin', 'tsx');
+const small = ['--preset', 'tiny', '--batch', '4', '--log-every', '1', '--sample-count', '4', '--sample-steps', '3'];
+
+const train = (args: string[]) => spawnSync(tsx, ['scripts/train.ts', ...small, ...args], { encoding: 'utf8', timeout: 240_000 });
+
+const metrics = (dir: string): { step: number; loss: number; epoch: number; imagesPerSec: number; elapsedSec: number }[] =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'train-'));
+
+describe('scripts/train.ts', () => {
+  const full = tmp();
+
+  it('writes metrics, checkpoints and pictures', () => {
+    const r = train(['--steps', '8', '--checkpoint-every', '4', '--out', full]);
+    expect(r.status, r.stderr).toBe(0);
+    const m = metrics(full);
+    expect(m.map((x) => x.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const x of m) {
+      expect(Number.isFinite(x.loss) && x.imagesPerSec > 0 && x.elapsedSec > 0 && x.epoch === 1).toBe(true);
+    }
+    for (const f of ['samples.png', 'loss.png', 'latest.json', 'checkpoints/step-0000008/model.safetensors', 'checkpoints/step-0000008/optimizer.safetensors', 'checkpoints/step-0000008/config.json', 'checkpoints/step-0000008/state.json']) {
+      expect(existsSync(join(full, f)), f).toBe(true);
+    }
+    expect(r.stderr).toMatch(/step 8\/8 \| loss \d\.\d{4} \| [\d.]+ img\/s \| ETA/);
+  });
+
+  it('--resume continues exactly: the losses after resume equal the uninterrupted run', () => {
+    const part = tmp();
+    expect(train(['--steps', '4', '--out', part]).status).toBe(0);
+    const r = spawnSync(tsx, ['scripts/train.ts', '--resume', part, '--steps', '8', '--log-every', '1'], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/resuming at step 4/);
+    expect(metrics(part).map((x) => x.loss)).toEqual(metrics(full).map((x) => x.loss));
+  });
+
+  it('--resume refuses settings that would change the run', () => {
+    const r = spawnSync(tsx, ['scripts/train.ts', '--resume', full, '--lr', '0.5'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot change: lr/);
+  });
+
+  it('Ctrl-C saves a checkpoint and exits cleanly', { timeout: 300_000 }, async () => {
+    const dir = tmp();
+    const child = spawn(tsx, ['scripts/train.ts', ...small, '--steps', '100000', '--checkpoint-every', '0', '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += String(d);
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    try {
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (/step 2\//.test(err)) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 50);
+      });
+      // as a terminal's Ctrl-C does: tsx relays the signal; the script finishes its step and saves
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(err).toMatch(/interrupted: saved a checkpoint at step \d+/);
+    const latest = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { checkpoint: string; step: number };
+    expect(latest.step).toBeGreaterThanOrEqual(2);
+    expect(existsSync(join(dir, latest.checkpoint, 'model.safetensors'))).toBe(true);
+  });
+
+  it('a diverging loss stops the run with a clear message and keeps the last good checkpoint', () => {
+    const dir = tmp();
+    const r = train(['--steps', '50', '--lr', '1e30', '--checkpoint-every', '1', '--out', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/the loss became (NaN|Infinity|-Infinity) at step (\d+); stopping/);
+    const bad = Number(/at step (\d+)/.exec(r.stderr)?.[1]);
+    const latest = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { checkpoint: string; step: number };
+    expect(latest.step).toBe(bad);
+    const state = JSON.parse(readFileSync(join(dir, latest.checkpoint, 'state.json'), 'utf8')) as { losses: number[] };
+    expect(state.losses.every(Number.isFinite)).toBe(true);
+  });
+});

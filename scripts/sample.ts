@@ -34,6 +34,7 @@ const help = `Usage: npx tsx scripts/sample.ts --checkpoint DIR|FILE [flags]
   --noise FILE.npy        start from this x_T, float32 [N, C, H, W]
   --out FILE.png|FILE.npy grid PNG (8 per row, 2-px padding) or float32 NPY [N, C, H, W] in [-1, 1]
   --trajectory FILE.png   5 samples × 5 stages of the reverse process (x_T … x_0)
+  --clip / --no-clip      clip the predicted x_0 to [-1, 1] at each step (default: clip)
   --no-ema                use the raw weights even when EMA weights exist
   --backend NAME          engine backend (default: the DIFFUSION_BACKEND setting or plain)`;
 
@@ -80,7 +81,7 @@ const loadModel = async (path: string, netName: string | undefined, noEma: boole
 const main = async (): Promise<void> => {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) return void console.log(help);
-  const args = parseArgs(argv, ['no-ema'], ['checkpoint', 'network', 'n', 'seed', 'sampler', 'steps', 'noise', 'out', 'trajectory', 'backend']);
+  const args = parseArgs(argv, ['no-ema', 'clip', 'no-clip'], ['checkpoint', 'network', 'n', 'seed', 'sampler', 'steps', 'noise', 'out', 'trajectory', 'backend']);
   const ckPath = args.get('checkpoint') ?? die('--checkpoint is required (see --help)');
   const sampler = args.get('sampler') ?? 'ddpm';
   if (sampler !== 'ddpm') die(`--sampler ${sampler}: only ddpm is available`);
@@ -93,6 +94,7 @@ const main = async (): Promise<void> => {
   const seed = args.number('seed', 0);
   const key = makeKey(seed);
   const out = args.get('out') ?? 'samples.png';
+  const clip = !args.has('no-clip');
 
   let images: Float32Array;
   let n = args.number('n', 64);
@@ -108,13 +110,13 @@ const main = async (): Promise<void> => {
     // the loop draws its start from the key: replace it by running the loop on given noise
     const xT = tensor(data, shape);
     const model = (x: Parameters<typeof net.apply>[1], t: Parameters<typeof net.apply>[2]) => net.apply(weights, x, t, { training: false }).y;
-    const { x0 } = sampleLoop(model, schedule, shape, key, { numSteps: steps, start: xT });
+    const { x0 } = sampleLoop(model, schedule, shape, key, { numSteps: steps, start: xT, clip });
     images = toFloat32(x0);
     dispose(x0);
   } else {
     const ts = spacedTimesteps(schedule.T, steps);
     const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
-    const g = generate(net, weights, schedule, n, size, key, { numSteps: steps, keepTrajectory: args.get('trajectory') ? stages : [] });
+    const g = generate(net, weights, schedule, n, size, key, { numSteps: steps, clip, keepTrajectory: args.get('trajectory') ? stages : [] });
     images = g.images;
     const trajPath = args.get('trajectory');
     if (trajPath) {

@@ -108,7 +108,7 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
     });
   };
   const sampleGrid = async (file: string): Promise<void> => {
-    const g = generate(net, ema ?? weights, schedule, cfg.sampleCount, cfg.imageSize, sampleKey, { numSteps: cfg.sampleSteps });
+    const g = generate(net, ema ?? weights, schedule, cfg.sampleCount, cfg.imageSize, sampleKey, { numSteps: cfg.sampleSteps, clip: true });
     const img = makeGrid(g.images, cfg.sampleCount, net.channels, cfg.imageSize, cfg.imageSize, { nrow: Math.ceil(Math.sqrt(cfg.sampleCount)) });
     const r = await writeFileAtomic(join(cfg.out, file), await encodePng(img.data, img.width, img.height))();
     if (E.isLeft(r)) throw r.left;

@@ -74,7 +74,7 @@ export const presets: Readonly<Record<string, Omit<TrainConfig, 'out'>>> = {
   },
   tiny: {
     ...common, preset: 'tiny', network: namedNetworks.tiny, imageSize: 28, logEvery: 5,
-    schedule: { kind: 'cosine', T: 200 }, epochs: 1, steps: 300, batch: 32, lr: 2e-3, ema: 0, checkpointEvery: 100,
+    schedule: { kind: 'cosine', T: 200 }, epochs: 1, steps: 200, batch: 16, lr: 2e-3, ema: 0, checkpointEvery: 100,
     sampleCount: 16, sampleSteps: 50,
   },
   quick: {

@@ -1,12 +1,17 @@
 /**
  * The fast CPU backend: every buffer lives in one WebAssembly memory (see memory.ts) and the heavy
  * kernels are WebAssembly SIMD generated at run time by this repository's own emitter — matmul
- * (packed, register-tiled GEMM), im2col/col2im, and the hot elementwise ops. The rest are tight
- * loops over a Float32Array view of the same memory.
+ * (packed, register-tiled GEMM, split over worker threads when large), im2col/col2im, and the hot
+ * elementwise ops (binary on same-shape and broadcast runs, exp/sigmoid/relu and other cheap unary
+ * maps, where, last-axis sum/max). The rest are tight loops over a Float32Array view of the memory.
  *
- * A handle is the FloatBlock itself ({ offset, size }); buffers are float32. Results agree with the
- * plain backend to float32 rounding for the loops and copies, to about one ulp for the SIMD exp and
- * sigmoid, and to k·ulp-scale accumulation differences for matmul (float32 accumulators).
+ * A handle is the FloatBlock itself ({ offset, size }); buffers are float32. Kernels pin their
+ * inputs and output while they run, so the heap may spill other large buffers out of the 4 GiB
+ * memory (and back) when a training step's live set does not fit.
+ *
+ * Results agree with the plain backend exactly for the loops, copies and SIMD arithmetic (float32
+ * add/sub/mul/div/sqrt round exactly as the reference's doubles do), to about one ulp for the SIMD
+ * exp and sigmoid (and rsqrt), and within float32 accumulation error for matmul.
  */
 import { availableParallelism } from 'node:os';
 import type { Backend, Handle, Im2colSpec, MatmulSpec } from '../backend.ts';

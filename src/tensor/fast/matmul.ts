@@ -126,9 +126,9 @@ export class Gemm {
     }
 
     /** The gemm parameters for thread t's scratch (see gemmParams). */
-    const params = (t: number, n0 = n): number[] => {
+    const params = (t: number): number[] => {
       const { pa, pb, tile } = this.scratch[t];
-      const p = [a, b, out, batch, 4 * strideA, 4 * strideB, 4 * m * n, m, k, n0, rsA, csA, rsB, csB, n, KC,
+      const p = [a, b, out, batch, 4 * strideA, 4 * strideB, 4 * m * n, m, k, n, rsA, csA, rsB, csB, n, KC,
         aCache, bCache, pa.offset, pb.offset, tile.offset];
       if (p.length !== gemmParams.length) throw new Error('gemm: parameter list out of date');
       return p;

@@ -23,21 +23,53 @@ export const backward = (out: Tensor, seed?: Tensor): Map<GradNode, Tensor> => {
     for (const i of n.inputs) if (i.node && !nodes.has(i.node.id)) stack.push(i.node);
   }
   const order = [...nodes.values()].sort((a, b) => b.id - a.id);
+  // A cotangent is freed as soon as nothing holds it: each vjp's temporaries by a scope, an
+  // intermediate node's cotangent once its vjp has run, partial sums once they are added up.
+  // Only the leaves' cotangents survive. `holds` counts the map entries that point to a tensor.
+  const holds = new Map<Tensor, number>();
+  const hold = (t: Tensor, d: number): void => {
+    holds.set(t, (holds.get(t) ?? 0) + d);
+  };
+  const release = (t: Tensor): void => {
+    if (!holds.get(t)) dispose(t);
+  };
   notRecording(() => {
-    grads.set(out.node as GradNode, seed ?? full(out.shape, 1, out.backend));
+    const first = seed ?? full(out.shape, 1, out.backend);
+    grads.set(out.node as GradNode, first);
+    hold(first, 1);
     for (const node of order) {
       const g = grads.get(node);
       if (!g || !node.vjp) continue;
-      const cts = node.vjp(g);
+      const vjp = node.vjp;
+      const cts = tidy(() => vjp(g));
+      const consumed: Tensor[] = [];
       node.inputs.forEach((input, i) => {
         const ct = cts[i];
-        if (!input.node || !ct) return;
+        if (!input.node || !ct) {
+          if (ct && ct !== g) consumed.push(ct);
+          return;
+        }
         if (ct.shape.length !== input.shape.length || ct.shape.some((d, k) => d !== input.shape[k])) {
           throw new Error(`internal: a vjp returned a cotangent of shape ${showShape(ct.shape)} for an input of shape ${showShape(input.shape)}`);
         }
         const prev = grads.get(input.node);
-        grads.set(input.node, prev ? add(prev, ct) : ct);
+        if (prev) {
+          const sum = add(prev, ct);
+          hold(prev, -1);
+          consumed.push(prev, ct);
+          grads.set(input.node, sum);
+          hold(sum, 1);
+        } else {
+          grads.set(input.node, ct);
+          hold(ct, 1);
+        }
       });
+      if (node.inputs.length > 0) {
+        grads.delete(node);
+        hold(g, -1);
+        consumed.push(g);
+      }
+      for (const t of consumed) release(t);
     }
   });
   return grads;

@@ -1,0 +1,62 @@
+/**
+ * Classifier-free guidance (Ho & Salimans 2022): one network trained with its label dropped to a
+ * "null" class some of the time predicts both the conditional ε(x_t, t, c) and the unconditional
+ * ε(x_t, t, ∅); sampling extrapolates from the second towards the first.
+ *
+ * Convention (diffusers' `guidance_scale`, Imagen's w): output = uncond + w·(cond − uncond), so
+ *   w = 1  is no guidance: the conditional prediction itself;
+ *   w = 0  is the unconditional prediction;
+ *   w > 1  guides (typical values 1.5–8).
+ * Ho & Salimans write (1 + w')·cond − w'·uncond, which is this with w = 1 + w'.
+ *
+ * The combination is linear, so it may be applied to ε, x_0 or v predictions alike.
+ */
+import { full } from '../ops/create.ts';
+import { add, mul } from '../ops/elementwise.ts';
+import { concat, split } from '../ops/shape.ts';
+import { sameShape, ShapeError } from '../tensor/shape.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import type { Denoiser } from './loss.ts';
+
+/** A class-conditional denoiser: x_t [B, …], t [B] and labels [B] (integers stored as floats) to a prediction shaped like x_t. */
+export type ConditionalDenoiser = (x: Tensor, t: Tensor, labels: Tensor) => Tensor;
+
+const requireScale = (fn: string, w: number): void => {
+  if (!Number.isFinite(w)) throw new RangeError(`${fn}: the guidance scale w must be a finite number, got ${w}`);
+};
+
+/**
+ * uncond + w·(cond − uncond), computed as w·cond + (1 − w)·uncond so that w = 1 returns cond and
+ * w = 0 returns uncond exactly (bit for bit, for finite inputs), not merely up to rounding.
+ */
+export const combineGuidance = (cond: Tensor, uncond: Tensor, w: number): Tensor => {
+  requireScale('combineGuidance', w);
+  if (!sameShape(cond.shape, uncond.shape)) {
+    throw new ShapeError('combineGuidance', [cond.shape, uncond.shape], 'the conditional and unconditional predictions must have one shape');
+  }
+  return add(mul(cond, w), mul(uncond, 1 - w));
+};
+
+/**
+ * The guided prediction as a plain `Denoiser`, for any sampler: one forward pass of `model` on the
+ * doubled batch [x; x] with timesteps [t; t] and labels [labels; nullLabel, …], its output split
+ * into the conditional (first B) and unconditional (last B) halves and combined with scale w.
+ * `labels` is [B]; `nullLabel` is the class index the network was trained to read as "no label".
+ */
+export const guidedModel = (model: ConditionalDenoiser, labels: Tensor, nullLabel: number, w: number): Denoiser => {
+  requireScale('guidedModel', w);
+  if (labels.shape.length !== 1) throw new ShapeError('guidedModel', [labels.shape], 'labels must be a 1-D tensor [B]');
+  if (!Number.isInteger(nullLabel)) throw new RangeError(`guidedModel: the null label must be an integer, got ${nullLabel}`);
+  const B = labels.shape[0];
+  return (x: Tensor, t: Tensor): Tensor => {
+    if (x.shape.length < 1 || x.shape[0] !== B || t.shape.length !== 1 || t.shape[0] !== B) {
+      throw new ShapeError('guidedModel', [x.shape, t.shape, labels.shape], `expected x [${B}, …] and t [${B}] to match the labels`);
+    }
+    const out = model(concat([x, x], 0), concat([t, t], 0), concat([labels, full([B], nullLabel, labels.backend)], 0));
+    if (out.shape[0] !== 2 * B) {
+      throw new ShapeError('guidedModel', [out.shape, x.shape], 'the model must return one prediction per row of the doubled batch');
+    }
+    const [cond, uncond] = split(out, [B, B], 0);
+    return combineGuidance(cond, uncond, w);
+  };
+};

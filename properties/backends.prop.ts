@@ -6,6 +6,6 @@ import { describe } from 'vitest';
 import { backendByName } from '../src/tensor/engine.ts';
 import { conformanceSuite } from './support/conformance.ts';
 
-for (const name of ['gpujs-cpu', 'gpujs-webasm']) {
+for (const name of ['fast', 'gpujs-cpu', 'gpujs-webasm']) {
   describe(`${name} = plain`, () => conformanceSuite(() => backendByName(name), 1e-5));
 }

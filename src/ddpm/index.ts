@@ -6,3 +6,6 @@ export * from './loss.ts';
 export * from './reverse.ts';
 export * from './scheduler.ts';
 export * from './sample.ts';
+export * from './objectives.ts';
+export * from './guidance.ts';
+export * from './samplers/index.ts';

@@ -1,7 +1,7 @@
 /**
  * Which backend new tensors go to. One documented setting: `setBackend(name | backend)` in code, or
  * the environment variable `DIFFUSION_BACKEND` (read once, at first use). Names:
- * `fast` (WebAssembly SIMD), `plain` (default), `plain64`, `gpujs-cpu`, `gpujs-webasm`, `gpujs-headlessgl`, `gpujs-gpu`.
+ * `fast` (WebAssembly SIMD, the default), `plain` (the reference), `plain64`, `gpujs-cpu`, `gpujs-webasm`, `gpujs-headlessgl`, `gpujs-gpu`.
  */
 import type { Backend } from './backend.ts';
 import { createPlainBackend } from './plain/index.ts';
@@ -34,7 +34,7 @@ export const backendByName = (name: string): Backend => {
 let current: Backend | null = null;
 
 export const getBackend = (): Backend => {
-  if (!current) current = backendByName((typeof process !== 'undefined' ? process.env.DIFFUSION_BACKEND : undefined) ?? 'plain');
+  if (!current) current = backendByName((typeof process !== 'undefined' ? process.env.DIFFUSION_BACKEND : undefined) ?? 'fast');
   return current;
 };
 

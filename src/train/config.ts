@@ -54,7 +54,7 @@ export const TrainConfig = t.exact(t.type({
 export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 
 const common = {
-  dataset: 'mnist' as const, dataDir: null, seed: 0, backend: 'plain', logEvery: 10,
+  dataset: 'mnist' as const, dataDir: null, seed: 0, backend: 'fast', logEvery: 10,
   checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null,
 };
 
@@ -79,7 +79,7 @@ export const presets: Readonly<Record<string, Omit<TrainConfig, 'out'>>> = {
   },
   quick: {
     ...common, preset: 'quick', network: namedNetworks.tiny, imageSize: 28,
-    schedule: { kind: 'cosine', T: 400 }, epochs: 1, steps: 3000, batch: 64, lr: 2e-3, ema: 0.995, sampleEvery: 1000,
+    schedule: { kind: 'cosine', T: 400 }, epochs: 1, steps: 2000, batch: 32, lr: 2e-3, ema: 0.995, sampleEvery: 500,
     sampleSteps: 100,
   },
 };

@@ -23,6 +23,7 @@ import { type Objective, toEpsAndX0 } from '../objectives.ts';
 import { predictNoiseFromStart } from '../forward.ts';
 import { clipToDataRange, requireSameShape } from '../reverse.ts';
 import type { Schedule } from '../schedule.ts';
+import { sameShape, ShapeError } from '../../tensor/shape.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 
 /** Options every sampler reads. */
@@ -122,4 +123,9 @@ export const jumpBeta = (schedule: Schedule, t: number, s: number): number => {
   const at = alphaBarAt(schedule, t);
   const as = alphaBarAt(schedule, s);
   return at.a > 0.5 ? (at.om - as.om) / as.a : 1 - at.a / as.a;
+};
+
+/** Noise that merely broadcasts against x_t would correlate the samples of a batch: refuse it. */
+export const requireNoiseShape = (fn: string, noise: Tensor, xt: Tensor): void => {
+  if (!sameShape(noise.shape, xt.shape)) throw new ShapeError(fn, [noise.shape, xt.shape], 'the noise must have the shape of x_t');
 };

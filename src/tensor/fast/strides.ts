@@ -2,6 +2,7 @@
  * Strided iteration for the data-movement and broadcast kernels: dimension collapsing, and a walk
  * over the outer dimensions that hands each innermost run to a callback.
  */
+import { checkLengthOf, checkViewOf } from '../view-checks.ts';
 
 export const sizeOf = (shape: readonly number[]): number => {
   let n = 1;
@@ -58,28 +59,9 @@ export const forEachSlab = (
   }
 };
 
-/** Throws unless every element offset + Σ idx_d·strides_d of a non-empty view lies in [0, length). */
 export const checkView = (
-  kernel: string, what: string, length: number, shape: readonly number[],
-  strides: readonly number[], offset: number,
-): void => {
-  if (strides.length !== shape.length) {
-    throw new RangeError(`fast ${kernel}: ${what} has ${strides.length} strides for rank ${shape.length}`);
-  }
-  if (sizeOf(shape) === 0) return;
-  let lo = offset;
-  let hi = offset;
-  for (let d = 0; d < shape.length; d++) {
-    const reach = (shape[d] - 1) * strides[d];
-    if (reach < 0) lo += reach;
-    else hi += reach;
-  }
-  if (lo < 0 || hi >= length) {
-    throw new RangeError(`fast ${kernel}: ${what} view [${shape}] strides [${strides}] offset ${offset} `
-      + `reaches [${lo}, ${hi}] outside its ${length} elements`);
-  }
-};
+  kernel: string, what: string, length: number, shape: readonly number[], strides: readonly number[], offset: number,
+): void => checkViewOf('fast', kernel, what, length, shape, strides, offset);
 
-export const checkLength = (kernel: string, what: string, length: number, needed: number): void => {
-  if (length < needed) throw new RangeError(`fast ${kernel}: ${what} has ${length} elements, needs ${needed}`);
-};
+export const checkLength = (kernel: string, what: string, length: number, needed: number): void =>
+  checkLengthOf('fast', kernel, what, length, needed);

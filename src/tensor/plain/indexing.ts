@@ -1,5 +1,6 @@
 /** Shape and stride helpers shared by the strided kernels, and the size checks every kernel runs. */
 import type { FloatArray } from '../backend.ts';
+import { checkLengthOf, checkViewOf } from '../view-checks.ts';
 
 /**
  * Merges dimensions that every operand walks as one: dims d and d+1 merge when, for each stride
@@ -35,34 +36,13 @@ export const sizeOfShape = (shape: readonly number[]): number => {
   return n;
 };
 
-export const checkLength = (kernel: string, what: string, x: FloatArray, needed: number): void => {
-  if (x.length < needed) {
-    throw new RangeError(`plain ${kernel}: ${what} has ${x.length} elements, needs ${needed}`);
-  }
-};
+export const checkLength = (kernel: string, what: string, x: FloatArray, needed: number): void =>
+  checkLengthOf('plain', kernel, what, x.length, needed);
 
 /** Checks that every index offset + Σ idx_d·strides_d of a non-empty view lies inside x. */
 export const checkView = (
-  kernel: string, what: string, x: FloatArray, shape: readonly number[],
-  strides: readonly number[], offset: number,
-): void => {
-  if (strides.length !== shape.length) {
-    throw new RangeError(`plain ${kernel}: ${what} has ${strides.length} strides for rank ${shape.length}`);
-  }
-  if (sizeOfShape(shape) === 0) return;
-  let lo = offset;
-  let hi = offset;
-  for (let d = 0; d < shape.length; d++) {
-    const reach = (shape[d] - 1) * strides[d];
-    if (reach < 0) lo += reach;
-    else hi += reach;
-  }
-  if (lo < 0 || hi >= x.length) {
-    throw new RangeError(
-      `plain ${kernel}: ${what} view [${shape}] strides [${strides}] offset ${offset} reaches `
-      + `[${lo}, ${hi}] outside its ${x.length} elements`);
-  }
-};
+  kernel: string, what: string, x: FloatArray, shape: readonly number[], strides: readonly number[], offset: number,
+): void => checkViewOf('plain', kernel, what, x.length, shape, strides, offset);
 
 /**
  * Visits a collapsed strided iteration as runs along the last dimension: calls run(offsets, start,

@@ -12,6 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
+import { numberWhere } from '../io/codec.ts';
 
 // ---- beta schedules ---------------------------------------------------------------------------
 
@@ -228,14 +229,6 @@ const show = (u: unknown): string => {
   if (typeof u === 'number' || typeof u === 'boolean' || u == null) return String(u);
   return Array.isArray(u) ? 'an array' : `a ${typeof u}`;
 };
-
-const numberWhere = (name: string, what: string, ok: (n: number) => boolean): t.Type<number, number, unknown> =>
-  new t.Type<number, number, unknown>(
-    name,
-    (u): u is number => typeof u === 'number' && ok(u),
-    (u, c) => (typeof u === 'number' && ok(u) ? t.success(u) : t.failure(u, c, `expected ${what}, got ${show(u)}`)),
-    t.identity,
-  );
 
 const Steps = numberWhere('Steps', 'an integer T ≥ 1', (n) => Number.isSafeInteger(n) && n >= 1);
 const OpenUnit = numberWhere('OpenUnit', 'a number in (0, 1)', (n) => n > 0 && n < 1);

@@ -10,9 +10,8 @@ import { decodeWith, numberWhere, oneOf } from '../io/codec.ts';
 import { FormatError } from '../io/errors.ts';
 import { ScheduleConfig } from '../ddpm/schedule.ts';
 import { namedNetworks, NetworkConfig } from './network.ts';
+import { NonNegativeInt, PositiveInt } from '../layers/config.ts';
 
-const PositiveInt = numberWhere('PositiveInt', 'a positive integer', (n) => Number.isSafeInteger(n) && n > 0);
-const NonNegativeInt = numberWhere('NonNegativeInt', 'a non-negative integer', (n) => Number.isSafeInteger(n) && n >= 0);
 const PositiveNumber = numberWhere('PositiveNumber', 'a finite number > 0', (n) => Number.isFinite(n) && n > 0);
 const UnitInterval = numberWhere('UnitInterval', 'a number in [0, 1)', (n) => n >= 0 && n < 1);
 

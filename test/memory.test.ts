@@ -3,7 +3,7 @@ import { backendByName } from '../src/tensor/engine.ts';
 import { checkFlatMemory } from './support/memory-check.ts';
 
 describe('memory stays flat over 1,000 training steps', () => {
-  for (const name of ['plain', 'gpujs-cpu', 'gpujs-webasm']) {
+  for (const name of ['fast', 'plain', 'gpujs-cpu', 'gpujs-webasm']) {
     it(name, () => checkFlatMemory(backendByName(name)));
   }
 });

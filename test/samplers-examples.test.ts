@@ -103,9 +103,11 @@ describe('DPM-Solver++(2M), three steps by hand', () => {
   //   x̂_0 = x_1·0.2/0.6 = 31/105; D = 1.3045990·31/105 − 0.3045990/7 = 0.3416532;
   //   x_0 = 0.75·x_1 + 0.8·(7/16)·D = 0.6642857 + 0.35·D = 0.7838643
   // step 0 → data (first order, lands on x̂_0): x̂_0 = x_0·0.4/0.8 = 0.3919322
-  it('first step first-order, then the multistep correction, then x̂_0', () => tidy(() => {
+  // With lowerOrderFinal (the default; 3 < 15 steps) the middle step is first-order:
+  //   x_0 = 0.75·x_1 + 0.35·31/105 = 0.7676190, and the sample x_0/2 = 0.3838095
+  const run = (lowerOrderFinal: boolean) => tidy(() => {
     const xs: number[] = [];
-    let state = dpmpp2mSampler.initState(nice, dpmpp2mSampler.setTimesteps(nice, 3), { clip: false });
+    let state = dpmpp2mSampler.initState(nice, dpmpp2mSampler.setTimesteps(nice, 3), { clip: false, lowerOrderFinal });
     let x = scalar(1);
     for (const t of state.timesteps) {
       const r = dpmpp2mSampler.step(state, x, t, x);
@@ -113,12 +115,24 @@ describe('DPM-Solver++(2M), three steps by hand', () => {
       state = r.state;
       xs.push(value(x));
     }
+    expect(state.index).toBe(3);
+    expect(value(state.prevX0 as Tensor)).toBeCloseTo(xs[2], 6);
+    return xs;
+  });
+
+  it('first step first-order, then the multistep correction, then x̂_0', () => {
+    const xs = run(false);
     expect(xs[0]).toBeCloseTo(31 / 35, 6);
     expect(xs[1]).toBeCloseTo(0.7838643, 6);
     expect(xs[2]).toBeCloseTo(0.3919322, 6);
-    expect(state.index).toBe(3);
-    expect(value(state.prevX0 as Tensor)).toBeCloseTo(0.3919322, 6);
-  }));
+  });
+
+  it('below 15 steps the second-to-last step is first-order by default', () => {
+    const xs = run(true);
+    expect(xs[0]).toBeCloseTo(31 / 35, 6);
+    expect(xs[1]).toBeCloseTo(0.7676190, 6);
+    expect(xs[2]).toBeCloseTo(0.3838095, 6);
+  });
 
   it('its first step is DDIM with η = 0: x_1 = 0.75·x_2 + 0.35·x̂_0 on t = 1 → 0', () => tidy(() => {
     const dpm = dpmpp2mSampler.step(dpmpp2mSampler.initState(nice, [1, 0], { clip: false }), scalar(0.25), 1, scalar(1));

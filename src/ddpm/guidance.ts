@@ -27,7 +27,7 @@ const requireScale = (fn: string, w: number): void => {
 
 /**
  * uncond + w·(cond − uncond), computed as w·cond + (1 − w)·uncond so that w = 1 returns cond and
- * w = 0 returns uncond exactly (bit for bit, for finite inputs), not merely up to rounding.
+ * w = 0 returns uncond exactly (for finite inputs, up to the sign of a zero), not merely up to rounding.
  */
 export const combineGuidance = (cond: Tensor, uncond: Tensor, w: number): Tensor => {
   requireScale('combineGuidance', w);

@@ -78,8 +78,8 @@ export const presets: Readonly<Record<string, Omit<TrainConfig, 'out'>>> = {
   },
   quick: {
     ...common, preset: 'quick', network: namedNetworks.tiny, imageSize: 28,
-    schedule: { kind: 'cosine', T: 400 }, epochs: 1, steps: 2000, batch: 32, lr: 2e-3, ema: 0.995, sampleEvery: 500,
-    sampleSteps: 100,
+    schedule: { kind: 'cosine', T: 400 }, epochs: 1, steps: 2000, batch: 32, lr: 2e-3, ema: 0.995, sampleEvery: 0,
+    sampleSteps: 400,
   },
 };
 

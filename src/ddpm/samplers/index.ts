@@ -3,7 +3,7 @@ export type { Sampler, SamplerOptions, SamplerState, StepResult } from './types.
 export { ddpmSampler, type DdpmOptions, type DdpmState } from './ddpm.ts';
 export { ddimCoefficients, ddimSampler, ddimTimesteps, type DdimCoefficients, type DdimOptions, type DdimState } from './ddim.ts';
 export {
-  dpmpp2mSampler, dpmSolverCoefficients, dpmSolverTimesteps, halfLogSnr,
+  dpmpp2mSampler, dpmSolverCoefficients, dpmSolverTimesteps, halfLogSnr, isSecondOrder, LOWER_ORDER_SECOND_BELOW,
   type DpmSolverCoefficients, type DpmSolverOptions, type DpmSolverState,
 } from './dpmpp2m.ts';
 export { runSampler, type RunOptions } from './loop.ts';

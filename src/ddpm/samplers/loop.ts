@@ -26,8 +26,9 @@ export interface RunOptions {
   /** Start from this x_T (shaped like `shape`) instead of noise from the key; it is not disposed. */
   readonly start?: Tensor;
   /**
-   * Called at each timestep with the sample the model saw, x_t, and its x̂_0. Both are freed when the
-   * step ends, so read them inside the callback (or `keep` the x̂_0 of a sampler that does not hold it).
+   * Called at each timestep with the sample the model saw, x_t, and its x̂_0. Both are freed by the
+   * loop (x̂_0 when the step ends, or when a multistep solver's state lets go of it), so read them
+   * inside the callback, or keep a copy: `keep(add(predX0, 0))`.
    */
   readonly onStep?: (t: number, xt: Tensor, predX0: Tensor) => void;
 }

@@ -65,8 +65,9 @@ export interface Sampler<S extends SamplerState, O extends SamplerOptions = Samp
   /**
    * x_t → x_prev for the timestep t = state.timesteps[state.index], given the model's output at
    * (x_t, t). `noise` is standard normal shaped like x_t; it is required only when `needsNoise`.
-   * The tensors it returns are new; the state may hold tensors (a multistep solver's history), which
-   * the caller frees once the state is superseded (see runSampler).
+   * prevSample is a new tensor; predX0 may be the model output itself (an x_0-prediction without
+   * clipping). The state may hold tensors (a multistep solver's history), which the caller frees
+   * once the state is superseded (see runSampler).
    */
   step(state: S, modelOutput: Tensor, t: number, xt: Tensor, noise?: Tensor | null): StepResult<S>;
 }

@@ -1,0 +1,153 @@
+/**
+ * Laws of the prediction objectives, the min-SNR-γ weights and classifier-free guidance.
+ *
+ * Round trips: for random x_0, ε and one timestep per sample, x_t = qSample(x_0, t, ε) and the
+ * target of each objective, read back with `toEpsAndX0`, give (ε, x_0) again, to a few float32
+ * ulps of the terms (the ε from an x_0-target divides by √(1/ᾱ_t − 1), so its tolerance does too).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import * as O from '../src/ops/index.ts';
+import { setBackend } from '../src/tensor/engine.ts';
+import type { Backend } from '../src/tensor/backend.ts';
+import * as R from '../src/tensor/random.ts';
+import { type Tensor, tidy, toArray } from '../src/tensor/tensor.ts';
+import { cosineBetas, linearBetas, makeSchedule, type Schedule, sigmoidBetas } from '../src/ddpm/schedule.ts';
+import { qSample } from '../src/ddpm/forward.ts';
+import { minSnrTable, minSnrWeight, minSnrWeights, type Objective, snr, targetFor, toEpsAndX0 } from '../src/ddpm/objectives.ts';
+import { combineGuidance, guidedModel } from '../src/ddpm/guidance.ts';
+
+// the reference backend, whatever the default is
+let previous: Backend;
+beforeAll(() => { previous = setBackend('plain'); });
+afterAll(() => { setBackend(previous); });
+
+type Kind = 'linear' | 'cosine' | 'sigmoid';
+const build = (kind: Kind, T: number): Schedule =>
+  makeSchedule(kind === 'linear' ? linearBetas(T) : kind === 'cosine' ? cosineBetas(T) : sigmoidBetas(T));
+const arbKind = fc.constantFrom<Kind>('linear', 'cosine', 'sigmoid');
+const arbSeed = fc.integer({ min: 0, max: 2 ** 31 });
+const values = (n: number, bound = 1) => fc.array(fc.double({ min: -bound, max: bound, noNaN: true }), { minLength: n, maxLength: n });
+const u = 2 ** -24;
+const FLOOR = 1e-37;
+
+const fail = (what: string, detail: unknown): never => {
+  throw new Error(`${what}: ${JSON.stringify(detail)}`);
+};
+const closeTo = (what: string, actual: readonly number[], expected: readonly number[], tol: (i: number) => number): void => {
+  actual.forEach((v, i) => {
+    if (!(Math.abs(v - expected[i]) <= tol(i) + FLOOR)) fail(what, { i, actual: v, expected: expected[i], tol: tol(i) });
+  });
+};
+
+describe('objectives round-trip', () => {
+  it('toEpsAndX0(objective, targetFor(objective, x_0, ε), x_t) = (ε, x_0) for eps, x0 and v', () => {
+    const B = 4;
+    const D = 3;
+    fc.assert(fc.property(
+      arbKind, fc.integer({ min: 2, max: 1000 }).chain((T) => fc.tuple(fc.constant(T), fc.array(fc.integer({ min: 0, max: T - 1 }), { minLength: B, maxLength: B }))),
+      arbSeed, values(B * D), fc.constantFrom<Objective>('eps', 'x0', 'v'),
+      (kind, [T, ts], seed, x0Data, objective) => tidy(() => {
+        const s = build(kind, T);
+        const t = O.tensor(ts, [B]);
+        const x0 = O.tensor(x0Data, [B, D]);
+        const eps = O.normal(R.key(seed), [B, D]);
+        const xt = qSample(s, x0, t, eps);
+        const target = targetFor(objective, x0, eps, s, t);
+        const back = toEpsAndX0(objective, target, xt, t, s);
+        const [h0, he, ht, hy] = [x0, eps, xt, target].map(toArray);
+        const at = (i: number) => ts[Math.floor(i / D)];
+        const a = (i: number) => s.sqrtAlphasCumprod[at(i)];
+        const b = (i: number) => s.sqrtOneMinusAlphasCumprod[at(i)];
+        const ra = (i: number) => s.sqrtRecipAlphasCumprod[at(i)];
+        const rm1 = (i: number) => s.sqrtRecipm1AlphasCumprod[at(i)];
+        // x_t's own rounding, which every inverse sees
+        const delta = (i: number) => 2 * u * (a(i) * Math.abs(h0[i]) + b(i) * Math.abs(he[i]));
+        const x0Tol = (i: number) => 8 * u * (ra(i) * Math.abs(ht[i]) + rm1(i) * Math.abs(he[i])) + ra(i) * delta(i);
+        const epsTol = (i: number) => (8 * u * (ra(i) * Math.abs(ht[i]) + Math.abs(h0[i])) + ra(i) * delta(i)) / rm1(i);
+        const rotTol = (i: number) => 8 * u * (Math.abs(h0[i]) + Math.abs(he[i]) + Math.abs(ht[i]) + Math.abs(hy[i]));
+        switch (objective) {
+          case 'eps':
+            expect(back.eps).toBe(target);
+            closeTo('x̂_0 from ε', toArray(back.x0), h0, x0Tol);
+            break;
+          case 'x0':
+            expect(back.x0).toBe(target);
+            closeTo('ε̂ from x_0', toArray(back.eps), he, epsTol);
+            break;
+          case 'v':
+            closeTo('x̂_0 from v', toArray(back.x0), h0, rotTol);
+            closeTo('ε̂ from v', toArray(back.eps), he, rotTol);
+            break;
+        }
+      })), { numRuns: 100 });
+  });
+});
+
+describe('min-SNR-γ weights', () => {
+  it('eps = x0/SNR, v = x0/(SNR + 1), x0 = min(SNR, γ); eps is 1 exactly where SNR ≤ γ', () => {
+    fc.assert(fc.property(arbKind, fc.integer({ min: 1, max: 1000 }), fc.double({ min: 0.1, max: 20, noNaN: true }), (kind, T, gamma) => {
+      const s = build(kind, T);
+      const q = snr(s);
+      const [we, wx, wv] = (['eps', 'x0', 'v'] as const).map((o) => minSnrTable(o, s, gamma));
+      for (let t = 0; t < T; t++) {
+        const r = q[t];
+        expect(r).toBeCloseTo(s.alphasCumprod[t] / s.oneMinusAlphasCumprod[t], 12);
+        if (wx[t] !== Math.min(r, gamma)) fail('x0 weight', { t, r, gamma, w: wx[t] });
+        if (!(Math.abs(we[t] * r - wx[t]) <= 1e-12 * wx[t])) fail('eps·SNR = x0', { t, r, we: we[t], wx: wx[t] });
+        if (!(Math.abs(wv[t] * (r + 1) - wx[t]) <= 1e-12 * wx[t])) fail('v·(SNR + 1) = x0', { t, r, wv: wv[t], wx: wx[t] });
+        if ((we[t] === 1) !== (r <= gamma)) fail('eps weight is 1 iff SNR ≤ γ', { t, r, gamma, w: we[t] });
+        if (!(we[t] <= 1 && wv[t] < 1 && wx[t] <= gamma)) fail('bounds', { t, we: we[t], wv: wv[t], wx: wx[t] });
+        expect(minSnrWeight('v', r, gamma)).toBe(wv[t]);
+      }
+    }), { numRuns: 60 });
+  });
+
+  it('minSnrWeights gathers the table per sample, shaped [B, 1, 1, 1]', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 200 }).chain((T) => fc.tuple(fc.constant(T), fc.array(fc.integer({ min: 0, max: T - 1 }), { minLength: 1, maxLength: 6 }))),
+      fc.constantFrom<Objective>('eps', 'x0', 'v'), ([T, ts], objective) => tidy(() => {
+        const s = makeSchedule(linearBetas(T));
+        const w = minSnrWeights(objective, s, O.tensor(ts), 5);
+        expect(w.shape).toEqual([ts.length, 1, 1, 1]);
+        const table = minSnrTable(objective, s, 5);
+        expect(toArray(w)).toEqual(ts.map((t) => Math.fround(table[t])));
+      })), { numRuns: 40 });
+  });
+});
+
+describe('classifier-free guidance', () => {
+  const arbPair = fc.integer({ min: 1, max: 12 }).chain((n) => fc.tuple(values(n, 5), values(n, 5)));
+
+  it('w = 1 is the conditional prediction and w = 0 the unconditional, exactly; in between, uncond + w·(cond − uncond)', () => {
+    fc.assert(fc.property(arbPair, fc.double({ min: -2, max: 10, noNaN: true }), ([c, n], w) => tidy(() => {
+      const [cond, uncond] = [O.tensor(c), O.tensor(n)];
+      // equal as numbers (x + 0 identifies −0 with +0: 0·c + (−0) is +0)
+      const num = (x: Tensor) => toArray(x).map((v) => v + 0);
+      expect(num(combineGuidance(cond, uncond, 1))).toEqual(num(cond));
+      expect(num(combineGuidance(cond, uncond, 0))).toEqual(num(uncond));
+      const [hc, hn] = [toArray(cond), toArray(uncond)];
+      closeTo('uncond + w·(cond − uncond)', toArray(combineGuidance(cond, uncond, w)), hn.map((x, i) => x + w * (hc[i] - x)),
+        (i) => 4 * u * (Math.abs(w * hc[i]) + Math.abs((1 - w) * hn[i])));
+    })), { numRuns: 100 });
+  });
+
+  it('guidedModel is one pass on the doubled batch, equal to combining two separate passes', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 4 }).chain((B) => fc.tuple(values(B * 3, 2), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: B, maxLength: B }))),
+      fc.double({ min: 0, max: 8, noNaN: true }), fc.integer({ min: 0, max: 50 }), ([xData, labelData], w, t) => tidy(() => {
+        const B = labelData.length;
+        let calls = 0;
+        // a nonlinear model in x, t and the label, row by row
+        const model = (x: Tensor, tt: Tensor, labels: Tensor): Tensor => {
+          calls++;
+          return O.tanh(O.add(O.mul(x, O.reshape(O.add(labels, 1), [-1, 1])), O.reshape(O.div(tt, 50), [-1, 1])));
+        };
+        const x = O.tensor(xData, [B, 3]);
+        const ts = O.full([B], t);
+        const labels = O.tensor(labelData);
+        const guided = guidedModel(model, labels, 10, w)(x, ts);
+        expect(calls).toBe(1);
+        const expected = combineGuidance(model(x, ts, labels), model(x, ts, O.full([B], 10)), w);
+        expect(toArray(guided)).toEqual(toArray(expected));
+      })), { numRuns: 60 });
+  });
+});

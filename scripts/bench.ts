@@ -9,7 +9,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { Backend } from '../src/tensor/backend.ts';
 import { backendByName } from '../src/tensor/engine.ts';
+import { createFastBackend } from '../src/tensor/fast/index.ts';
 import { type BenchResult, machine, type Machine } from './bench/harness.ts';
 import { opBenchmarks } from './bench/ops.ts';
 import { trainBenchmark } from './bench/train.ts';
@@ -41,24 +44,30 @@ const trainCases = (flag('networks') ?? 'mnist32:64,seed:64').split(',').map((c)
 const breakdowns: Record<string, { kernel: string; share: number; calls: number }[]> = {};
 
 const results: BenchResult[] = [];
+/** `fast-1t` is the fast backend held to one thread, for the single-thread figures and the speed-up. */
+const open = (name: string): { backend: Backend; threads: number } =>
+  name === 'fast-1t' ? { backend: createFastBackend({ threads: 1 }), threads: 1 }
+  : { backend: backendByName(name), threads: name === 'fast' ? Math.min(8, availableParallelism()) : 1 };
+
 for (const name of wanted) {
-  let backend;
+  let backend: Backend;
+  let threads: number;
   try {
-    backend = backendByName(name);
+    ({ backend, threads } = open(name));
   } catch (e) {
     log(`skipping ${name}: ${(e as Error).message}`);
     continue;
   }
   log(`${suite} on ${name} …`);
-  if (suite === 'ops') results.push(...opBenchmarks(backend, 1, minSeconds));
+  if (suite === 'ops') results.push(...opBenchmarks(backend, threads, minSeconds));
   if (suite === 'train') {
     for (const c of trainCases) {
       const { result, breakdown } = trainBenchmark(backend, c);
-      results.push({ ...result, note: `peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB` });
+      results.push({ ...result, threads, note: `peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB` });
       breakdowns[`${result.name} on ${name}`] = breakdown.slice(0, 12);
     }
   }
-  for (const r of results.filter((x) => x.backend === name)) log(`  ${r.name}: ${r.value} ${r.unit}`);
+  for (const r of results.filter((x) => x.backend === backend.name && x.threads === threads)) log(`  ${r.name}: ${r.value} ${r.unit}`);
 }
 
 const report = { machine: machine(), suite, results, ...(suite === 'train' ? { breakdowns } : {}) };
@@ -67,7 +76,10 @@ console.log(JSON.stringify(report, null, jsonOnly ? 0 : 2));
 // docs/benchmarks.json keeps the latest run of each suite; docs/BENCHMARKS.md is made from it.
 const store = 'docs/benchmarks.json';
 const all: Record<string, { machine: Machine; results: BenchResult[]; breakdowns?: typeof breakdowns }> = existsSync(store) ? JSON.parse(readFileSync(store, 'utf8')) : {};
-all[suite] = { machine: report.machine, results, ...(suite === 'train' ? { breakdowns } : {}) };
+// a run replaces the figures it measured and keeps the others (so one backend can be re-measured alone)
+const sameCase = (a: BenchResult, b: BenchResult): boolean => a.name === b.name && a.backend === b.backend && a.threads === b.threads;
+const kept = (all[suite]?.results ?? []).filter((old) => !results.some((r) => sameCase(r, old)));
+all[suite] = { machine: report.machine, results: [...kept, ...results], ...(suite === 'train' ? { breakdowns: { ...all[suite]?.breakdowns, ...breakdowns } } : {}) };
 writeFileSync(store, `${JSON.stringify(all, null, 2)}\n`);
 writeFileSync('docs/BENCHMARKS.md', renderMarkdown(all));
 log('wrote docs/benchmarks.json and docs/BENCHMARKS.md');

@@ -85,7 +85,7 @@ export const isTensor = (x: unknown): x is Tensor =>
 export const treeTensors = (tree: unknown, out: Tensor[] = []): Tensor[] => {
   if (isTensor(tree)) out.push(tree);
   else if (Array.isArray(tree)) for (const x of tree) treeTensors(x, out);
-  else if (typeof tree === 'object' && tree !== null) for (const v of Object.values(tree)) treeTensors(v, out);
+  else if (typeof tree === 'object' && tree !== null && !ArrayBuffer.isView(tree)) for (const v of Object.values(tree)) treeTensors(v, out);
   return out;
 };
 

@@ -11,7 +11,6 @@ import { setBackend } from '../src/tensor/engine.ts';
 import { key as makeKey } from '../src/tensor/random.ts';
 import { tensor } from '../src/ops/create.ts';
 import { scheduleFromConfig, type ScheduleConfig } from '../src/ddpm/schedule.ts';
-import { spacedTimesteps } from '../src/ddpm/scheduler.ts';
 import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
 import { encodePng, makeGrid } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
@@ -19,9 +18,8 @@ import { decodeWith } from '../src/io/codec.ts';
 import { namedNetworks, network, type NetworkConfig, type Weights } from '../src/train/network.ts';
 import { presets, TrainConfig } from '../src/train/config.ts';
 import { loadCheckpoint, loadWeights } from '../src/train/checkpoint.ts';
-import { generate } from '../src/train/generate.ts';
-import { sampleLoop } from '../src/ddpm/sample.ts';
-import { dispose, toFloat32 } from '../src/tensor/tensor.ts';
+import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../src/ddpm/samplers/index.ts';
+import { dispose, type Tensor, toFloat32 } from '../src/tensor/tensor.ts';
 import { parseArgs } from './lib/args.ts';
 
 const help = `Usage: npx tsx scripts/sample.ts --checkpoint DIR|FILE [flags]
@@ -29,7 +27,8 @@ const help = `Usage: npx tsx scripts/sample.ts --checkpoint DIR|FILE [flags]
   --network NAME          for a bare weights file without config.json: ${Object.keys(namedNetworks).join(', ')}
   --n N                   number of images (default 64)
   --seed N                PRNG seed (default 0)
-  --sampler ddpm          ancestral DDPM sampling (the only sampler so far)
+  --sampler NAME          ddpm (ancestral, default) | ddim | dpmpp2m (DPM-Solver++ 2M)
+  --eta X                 DDIM's η (0: deterministic, default; 1: ancestral-like)
   --steps N               sampling steps (default: all T; fewer are evenly respaced)
   --noise FILE.npy        start from this x_T, float32 [N, C, H, W]
   --out FILE.png|FILE.npy grid PNG (8 per row, 2-px padding) or float32 NPY [N, C, H, W] in [-1, 1]
@@ -81,10 +80,10 @@ const loadModel = async (path: string, netName: string | undefined, noEma: boole
 const main = async (): Promise<void> => {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) return void console.log(help);
-  const args = parseArgs(argv, ['no-ema', 'clip', 'no-clip'], ['checkpoint', 'network', 'n', 'seed', 'sampler', 'steps', 'noise', 'out', 'trajectory', 'backend']);
+  const args = parseArgs(argv, ['no-ema', 'clip', 'no-clip'], ['checkpoint', 'network', 'n', 'seed', 'sampler', 'eta', 'steps', 'noise', 'out', 'trajectory', 'backend']);
   const ckPath = args.get('checkpoint') ?? die('--checkpoint is required (see --help)');
-  const sampler = args.get('sampler') ?? 'ddpm';
-  if (sampler !== 'ddpm') die(`--sampler ${sampler}: only ddpm is available`);
+  const samplerName = args.get('sampler') ?? 'ddpm';
+  if (!['ddpm', 'ddim', 'dpmpp2m'].includes(samplerName)) die(`--sampler ${samplerName}: expected ddpm, ddim or dpmpp2m`);
   const backend = args.get('backend');
   if (backend) setBackend(backend as never);
   const { net, weights, schedule: schedCfg, size } = await loadModel(ckPath, args.get('network'), args.has('no-ema'));
@@ -96,41 +95,46 @@ const main = async (): Promise<void> => {
   const out = args.get('out') ?? 'samples.png';
   const clip = !args.has('no-clip');
 
-  let images: Float32Array;
+  if (args.get('eta') !== undefined && samplerName !== 'ddim') die('--eta is a DDIM setting: add --sampler ddim');
+  const samplerOpts = samplerName === 'ddim' ? { clip, eta: args.number('eta', 0) } : { clip };
+  const sampler = samplerName === 'ddim' ? ddimSampler : samplerName === 'dpmpp2m' ? dpmpp2mSampler : ddpmSampler;
   let n = args.number('n', 64);
+  let start: Tensor | undefined;
   const noisePath = args.get('noise');
   if (noisePath) {
     const npy = decodeNpy(new Uint8Array(readFileSync(noisePath)));
-    if (E.isLeft(npy)) die(npy.left.message);
-    const { data, shape } = (npy as E.Right<{ data: Float32Array; shape: readonly number[] }>).right;
+    if (E.isLeft(npy)) return die(npy.left.message);
+    const { data, shape } = npy.right;
     if (shape.length !== 4 || shape[1] !== net.channels || shape[2] !== size || shape[3] !== size) {
-      die(`${noisePath}: expected shape [N, ${net.channels}, ${size}, ${size}], got [${shape.join(', ')}]`);
+      return die(`${noisePath}: expected shape [N, ${net.channels}, ${size}, ${size}], got [${shape.join(', ')}]`);
     }
     n = shape[0];
-    // the loop draws its start from the key: replace it by running the loop on given noise
-    const xT = tensor(data, shape);
-    const model = (x: Parameters<typeof net.apply>[1], t: Parameters<typeof net.apply>[2]) => net.apply(weights, x, t, { training: false }).y;
-    const { x0 } = sampleLoop(model, schedule, shape, key, { numSteps: steps, start: xT, clip });
-    images = toFloat32(x0);
-    dispose(x0);
-  } else {
-    const ts = spacedTimesteps(schedule.T, steps);
-    const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
-    const g = generate(net, weights, schedule, n, size, key, { numSteps: steps, clip, keepTrajectory: args.get('trajectory') ? stages : [] });
-    images = g.images;
-    const trajPath = args.get('trajectory');
-    if (trajPath) {
-      const per = net.channels * size * size;
-      const rows = Math.min(5, n);
-      const cells = new Float32Array(rows * 5 * per);
-      for (let r = 0; r < rows; r++) {
-        stages.forEach((t, c) => cells.set((g.trajectory.get(t) as Float32Array).subarray(r * per, (r + 1) * per), (r * 5 + c) * per));
-        cells.set(images.subarray(r * per, (r + 1) * per), (r * 5 + 4) * per);
-      }
-      const grid = makeGrid(cells, rows * 5, net.channels, size, size, { nrow: 5 });
-      writeFileSync(trajPath, await encodePng(grid.data, grid.width, grid.height));
-      console.error(`wrote ${trajPath}: rows are samples, columns x_t at t = ${stages.join(', ')} and the final x_0`);
+    start = tensor(data, shape);
+  }
+  const ts = sampler.setTimesteps(schedule, steps, samplerOpts as never);
+  const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
+  const trajPath = args.get('trajectory');
+  const recorded = new Map<number, Float32Array>();
+  const model = (x: Tensor, t: Tensor): Tensor => net.apply(weights, x, t, { training: false }).y;
+  const x0 = runSampler(sampler as never, model, schedule, [n, net.channels, size, size], key, {
+    ...samplerOpts, steps, start,
+    onStep: trajPath ? (t: number, xt: Tensor) => {
+      if (stages.includes(t)) recorded.set(t, toFloat32(xt));
+    } : undefined,
+  } as never);
+  const images = toFloat32(x0);
+  dispose(x0);
+  if (trajPath) {
+    const per = net.channels * size * size;
+    const rows = Math.min(5, n);
+    const cells = new Float32Array(rows * 5 * per);
+    for (let r = 0; r < rows; r++) {
+      stages.forEach((t, c) => cells.set((recorded.get(t) as Float32Array).subarray(r * per, (r + 1) * per), (r * 5 + c) * per));
+      cells.set(images.subarray(r * per, (r + 1) * per), (r * 5 + 4) * per);
     }
+    const grid = makeGrid(cells, rows * 5, net.channels, size, size, { nrow: 5 });
+    writeFileSync(trajPath, await encodePng(grid.data, grid.width, grid.height));
+    console.error(`wrote ${trajPath}: rows are samples, columns x_t at t = ${stages.join(', ')} and the final x_0`);
   }
   const bytes = extname(out) === '.npy'
     ? encodeNpy(images, [n, net.channels, size, size])
@@ -140,7 +144,7 @@ const main = async (): Promise<void> => {
     })();
   const w = await writeFileAtomic(out, bytes)();
   if (E.isLeft(w)) die(w.left.message);
-  console.error(`wrote ${out}: ${n} samples, ${steps} ${sampler} steps, seed ${seed}`);
+  console.error(`wrote ${out}: ${n} samples, ${steps} ${samplerName} steps, seed ${seed}`);
 };
 
 main().catch((e: unknown) => die(e instanceof Error ? e.message : String(e)));

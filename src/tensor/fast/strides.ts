@@ -2,7 +2,7 @@
  * Strided iteration for the data-movement and broadcast kernels: dimension collapsing, and a walk
  * over the outer dimensions that hands each innermost run to a callback.
  */
-import { checkLengthOf, checkViewOf } from '../view-checks.ts';
+import { checkLengthOf, checkViewOf } from '../views.ts';
 
 export const sizeOf = (shape: readonly number[]): number => {
   let n = 1;
@@ -10,29 +10,7 @@ export const sizeOf = (shape: readonly number[]): number => {
   return n;
 };
 
-/**
- * Merges dimensions that every operand walks as one (stride[d] = stride[d+1]·shape[d+1] for all
- * operands) and drops size-1 dimensions. Same-shape contiguous operands become one flat dimension.
- */
-export const collapseDims = (
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): { shape: number[]; strides: number[][] } => {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, j) => outStrides[j][last] === s[d] * shape[d])) {
-      outShape[last] *= shape[d];
-      strides.forEach((s, j) => { outStrides[j][last] = s[d]; });
-    } else {
-      outShape.push(shape[d]);
-      strides.forEach((s, j) => { outStrides[j].push(s[d]); });
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-};
+export { collapseDims } from '../views.ts';
 
 /**
  * Calls run(offsets, start) for every multi-index of shape[0 .. shape.length − keep): `offsets[j]`

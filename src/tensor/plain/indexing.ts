@@ -1,34 +1,8 @@
 /** Shape and stride helpers shared by the strided kernels, and the size checks every kernel runs. */
 import type { FloatArray } from '../backend.ts';
-import { checkLengthOf, checkViewOf } from '../view-checks.ts';
+import { checkLengthOf, checkViewOf } from '../views.ts';
 
-/**
- * Merges dimensions that every operand walks as one: dims d and d+1 merge when, for each stride
- * array, stride[d] = stride[d+1]·shape[d+1]. Size-1 dims are dropped (their stride never moves).
- * Contiguous same-shape operands thus collapse to one dimension with stride 1 and a broadcast scalar
- * to stride 0, which turns the strided loops into single flat runs.
- */
-export const collapseDims = (
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): { shape: number[]; strides: number[][] } => {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = outShape.length - 1;
-    const mergeable = last >= 0
-      && strides.every((s, j) => outStrides[j][last] === s[d] * shape[d]);
-    if (mergeable) {
-      outShape[last] *= shape[d];
-      strides.forEach((s, j) => { outStrides[j][last] = s[d]; });
-    } else {
-      outShape.push(shape[d]);
-      strides.forEach((s, j) => { outStrides[j].push(s[d]); });
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-};
+export { collapseDims } from '../views.ts';
 
 export const sizeOfShape = (shape: readonly number[]): number => {
   let n = 1;

@@ -7,28 +7,19 @@
  * written as √ᾱ_t·x̂_0 + √(1 − ᾱ_t)·ε̂. Checked three ways: the float64 coefficients, one step with
  * the same noise on tensors, and the moments of many draws of x_{t−1} given x_t.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as O from '../src/ops/index.ts';
-import { setBackend } from '../src/tensor/engine.ts';
-import type { Backend } from '../src/tensor/backend.ts';
+
 import * as R from '../src/tensor/random.ts';
 import { tidy, toArray } from '../src/tensor/tensor.ts';
-import { cosineBetas, linearBetas, makeSchedule, type Schedule, sigmoidBetas } from '../src/ddpm/schedule.ts';
+import { linearBetas, makeSchedule } from '../src/ddpm/schedule.ts';
 import { ddimCoefficients, ddimSampler, ddimTimesteps, ddpmSampler, dpmSolverTimesteps } from '../src/ddpm/samplers/index.ts';
+import { arbKind, arbSeed, build, usePlainBackend, values } from './support/schedules.ts';
 
-// the reference backend, whatever the default is
-let previous: Backend;
-beforeAll(() => { previous = setBackend('plain'); });
-afterAll(() => { setBackend(previous); });
+usePlainBackend();
 
-type Kind = 'linear' | 'cosine' | 'sigmoid';
-const build = (kind: Kind, T: number): Schedule =>
-  makeSchedule(kind === 'linear' ? linearBetas(T) : kind === 'cosine' ? cosineBetas(T) : sigmoidBetas(T));
-const arbKind = fc.constantFrom<Kind>('linear', 'cosine', 'sigmoid');
-const arbSeed = fc.integer({ min: 0, max: 2 ** 31 });
 const arbSteps = (maxT: number) => fc.integer({ min: 1, max: maxT }).chain((T) => fc.tuple(fc.constant(T), fc.integer({ min: 1, max: T })));
-const values = (n: number, bound = 1) => fc.array(fc.double({ min: -bound, max: bound, noNaN: true }), { minLength: n, maxLength: n });
 
 const fail = (what: string, detail: unknown): never => {
   throw new Error(`${what}: ${JSON.stringify(detail)}`);

@@ -11,21 +11,19 @@
  * its λ-grid is smooth at both ends (the 0.999 clip of the cosine and sigmoid schedules puts a jump
  * of ½·log 1000 in λ at t = T − 1 that no step count refines).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as O from '../src/ops/index.ts';
-import { backendByName, setBackend, withBackend } from '../src/tensor/engine.ts';
-import type { Backend } from '../src/tensor/backend.ts';
+import { backendByName, withBackend } from '../src/tensor/engine.ts';
+
 import * as R from '../src/tensor/random.ts';
 import { dispose, type Tensor, tidy, toArray } from '../src/tensor/tensor.ts';
 import { cosineBetas, linearBetas, makeSchedule, type Schedule, sigmoidBetas } from '../src/ddpm/schedule.ts';
 import { extract } from '../src/ddpm/extract.ts';
 import { ddimSampler, dpmpp2mSampler, isSecondOrder, runSampler } from '../src/ddpm/samplers/index.ts';
+import { usePlainBackend } from './support/schedules.ts';
 
-// the reference backend, whatever the default is
-let previous: Backend;
-beforeAll(() => { previous = setBackend('plain'); });
-afterAll(() => { setBackend(previous); });
+usePlainBackend();
 
 const fail = (what: string, detail: unknown): never => {
   throw new Error(`${what}: ${JSON.stringify(detail)}`);

@@ -5,29 +5,20 @@
  * target of each objective, read back with `toEpsAndX0`, give (ε, x_0) again, to a few float32
  * ulps of the terms (the ε from an x_0-target divides by √(1/ᾱ_t − 1), so its tolerance does too).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as O from '../src/ops/index.ts';
-import { setBackend } from '../src/tensor/engine.ts';
-import type { Backend } from '../src/tensor/backend.ts';
+
 import * as R from '../src/tensor/random.ts';
 import { type Tensor, tidy, toArray } from '../src/tensor/tensor.ts';
-import { cosineBetas, linearBetas, makeSchedule, type Schedule, sigmoidBetas } from '../src/ddpm/schedule.ts';
+import { linearBetas, makeSchedule } from '../src/ddpm/schedule.ts';
 import { qSample } from '../src/ddpm/forward.ts';
 import { minSnrTable, minSnrWeight, minSnrWeights, type Objective, snr, targetFor, toEpsAndX0 } from '../src/ddpm/objectives.ts';
 import { combineGuidance, guidedModel } from '../src/ddpm/guidance.ts';
+import { arbKind, arbSeed, build, usePlainBackend, values } from './support/schedules.ts';
 
-// the reference backend, whatever the default is
-let previous: Backend;
-beforeAll(() => { previous = setBackend('plain'); });
-afterAll(() => { setBackend(previous); });
+usePlainBackend();
 
-type Kind = 'linear' | 'cosine' | 'sigmoid';
-const build = (kind: Kind, T: number): Schedule =>
-  makeSchedule(kind === 'linear' ? linearBetas(T) : kind === 'cosine' ? cosineBetas(T) : sigmoidBetas(T));
-const arbKind = fc.constantFrom<Kind>('linear', 'cosine', 'sigmoid');
-const arbSeed = fc.integer({ min: 0, max: 2 ** 31 });
-const values = (n: number, bound = 1) => fc.array(fc.double({ min: -bound, max: bound, noNaN: true }), { minLength: n, maxLength: n });
 const u = 2 ** -24;
 const FLOOR = 1e-37;
 

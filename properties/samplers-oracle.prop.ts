@@ -10,32 +10,24 @@
  * Also the clipping law: with clip on, x̂_0 lies in [−1, 1] and the ε̂ a step uses is re-derived
  * from it, x_t = √ᾱ_t·x̂_0 + √(1 − ᾱ_t)·ε̂.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as O from '../src/ops/index.ts';
-import { getBackend, setBackend } from '../src/tensor/engine.ts';
-import type { Backend } from '../src/tensor/backend.ts';
+import { getBackend } from '../src/tensor/engine.ts';
+
 import * as R from '../src/tensor/random.ts';
 import { dispose, type Tensor, tidy, toArray } from '../src/tensor/tensor.ts';
-import { cosineBetas, linearBetas, makeSchedule, type Schedule, sigmoidBetas } from '../src/ddpm/schedule.ts';
+import { type Schedule } from '../src/ddpm/schedule.ts';
 import { extract } from '../src/ddpm/extract.ts';
 import { predictV } from '../src/ddpm/forward.ts';
 import type { Objective } from '../src/ddpm/objectives.ts';
 import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../src/ddpm/samplers/index.ts';
 import { denoise } from '../src/ddpm/samplers/types.ts';
+import { arbKind, arbSeed, build, usePlainBackend, values } from './support/schedules.ts';
 
-// the reference backend, whatever the default is
-let previous: Backend;
-beforeAll(() => { previous = setBackend('plain'); });
-afterAll(() => { setBackend(previous); });
+usePlainBackend();
 
-type Kind = 'linear' | 'cosine' | 'sigmoid';
-const build = (kind: Kind, T: number): Schedule =>
-  makeSchedule(kind === 'linear' ? linearBetas(T) : kind === 'cosine' ? cosineBetas(T) : sigmoidBetas(T));
-const arbKind = fc.constantFrom<Kind>('linear', 'cosine', 'sigmoid');
 const arbPrediction = fc.constantFrom<Objective>('eps', 'x0', 'v');
-const arbSeed = fc.integer({ min: 0, max: 2 ** 31 });
-const values = (n: number, bound = 1) => fc.array(fc.double({ min: -bound, max: bound, noNaN: true }), { minLength: n, maxLength: n });
 const u = 2 ** -24;
 const FLOOR = 1e-37;
 

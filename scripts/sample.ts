@@ -20,6 +20,7 @@ import { presets, TrainConfig } from '../src/train/config.ts';
 import { loadCheckpoint, loadWeights } from '../src/train/checkpoint.ts';
 import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../src/ddpm/samplers/index.ts';
 import { dispose, type Tensor, toFloat32 } from '../src/tensor/tensor.ts';
+import type { Objective } from '../src/ddpm/objectives.ts';
 import { parseArgs } from './lib/args.ts';
 
 const help = `Usage: npx tsx scripts/sample.ts --checkpoint DIR|FILE [flags]
@@ -43,6 +44,7 @@ const die = (msg: string): never => {
 };
 
 interface Loaded {
+  readonly objective: Objective;
   readonly net: ReturnType<typeof network>;
   readonly weights: Weights;
   readonly schedule: ScheduleConfig;
@@ -55,12 +57,14 @@ const loadModel = async (path: string, netName: string | undefined, noEma: boole
     let netCfg: NetworkConfig;
     let schedule: ScheduleConfig = presets.reference.schedule;
     let size = 28;
+    let objective: Objective = 'eps';
     if (existsSync(cfgPath) && !netName) {
       const c = decodeWith(cfgPath)(TrainConfig, JSON.parse(readFileSync(cfgPath, 'utf8')));
       if (E.isLeft(c)) throw c.left;
       netCfg = c.right.network;
       schedule = c.right.schedule;
       size = c.right.imageSize;
+      objective = c.right.objective;
     } else {
       if (!netName) throw new Error(`${path} has no config.json beside it: say which network it is with --network (${Object.keys(namedNetworks).join(', ')})`);
       const n = namedNetworks[netName];
@@ -71,10 +75,10 @@ const loadModel = async (path: string, netName: string | undefined, noEma: boole
     const net = network(netCfg);
     const w = loadWeights(net, new Uint8Array(readFileSync(path)), path);
     if (E.isLeft(w)) throw w.left;
-    return { net, weights: w.right, schedule, size };
+    return { net, weights: w.right, schedule, size, objective };
   }
   const ck = await loadCheckpoint(path, (c) => network(c.network));
-  return { net: network(ck.config.network), weights: (!noEma && ck.ema) || ck.weights, schedule: ck.config.schedule, size: ck.config.imageSize };
+  return { net: network(ck.config.network), weights: (!noEma && ck.ema) || ck.weights, schedule: ck.config.schedule, size: ck.config.imageSize, objective: ck.config.objective };
 };
 
 const main = async (): Promise<void> => {
@@ -86,7 +90,7 @@ const main = async (): Promise<void> => {
   if (!['ddpm', 'ddim', 'dpmpp2m'].includes(samplerName)) die(`--sampler ${samplerName}: expected ddpm, ddim or dpmpp2m`);
   const backend = args.get('backend');
   if (backend) setBackend(backend as never);
-  const { net, weights, schedule: schedCfg, size } = await loadModel(ckPath, args.get('network'), args.has('no-ema'));
+  const { net, weights, schedule: schedCfg, size, objective } = await loadModel(ckPath, args.get('network'), args.has('no-ema'));
   const schedule = scheduleFromConfig(schedCfg);
   const steps = args.number('steps', schedule.T);
   if (!Number.isInteger(steps) || steps < 1 || steps > schedule.T) die(`--steps must be an integer in [1, ${schedule.T}], got ${steps}`);
@@ -96,7 +100,7 @@ const main = async (): Promise<void> => {
   const clip = !args.has('no-clip');
 
   if (args.get('eta') !== undefined && samplerName !== 'ddim') die('--eta is a DDIM setting: add --sampler ddim');
-  const samplerOpts = samplerName === 'ddim' ? { clip, eta: args.number('eta', 0) } : { clip };
+  const samplerOpts = samplerName === 'ddim' ? { clip, prediction: objective, eta: args.number('eta', 0) } : { clip, prediction: objective };
   const sampler = samplerName === 'ddim' ? ddimSampler : samplerName === 'dpmpp2m' ? dpmpp2mSampler : ddpmSampler;
   let n = args.number('n', 64);
   let start: Tensor | undefined;

@@ -31,7 +31,7 @@ const die = (msg: string): never => {
 };
 
 /** Fields a resumed run may not change: the loss sequence after resume must equal an uninterrupted run's. */
-const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageSize', 'lr', 'ema'];
+const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageSize', 'lr', 'ema', 'objective', 'minSnr'];
 
 /**
  * The training loop runs in a worker thread so that the main thread stays free to take Ctrl-C at
@@ -108,7 +108,7 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
     });
   };
   const sampleGrid = async (file: string): Promise<void> => {
-    const g = generate(net, ema ?? weights, schedule, cfg.sampleCount, cfg.imageSize, sampleKey, { numSteps: cfg.sampleSteps, clip: true });
+    const g = generate(net, ema ?? weights, schedule, cfg.sampleCount, cfg.imageSize, sampleKey, { numSteps: cfg.sampleSteps, clip: true, prediction: cfg.objective });
     const img = makeGrid(g.images, cfg.sampleCount, net.channels, cfg.imageSize, cfg.imageSize, { nrow: Math.ceil(Math.sqrt(cfg.sampleCount)) });
     const r = await writeFileAtomic(join(cfg.out, file), await encodePng(img.data, img.width, img.height))();
     if (E.isLeft(r)) throw r.left;
@@ -133,7 +133,7 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
     const batch = batchAt(data, cfg.batch, dataKey, step, cache);
     const next = tidy(() => {
       const x0 = tensor(batch.pixels, [cfg.batch, net.channels, cfg.imageSize, cfg.imageSize]);
-      const r = trainStep(net, schedule, opt, weights, optState, x0, fold(trainKey, step));
+      const r = trainStep(net, schedule, opt, weights, optState, x0, fold(trainKey, step), { objective: cfg.objective, minSnr: cfg.minSnr });
       const e = ema ? emaUpdate(ema, r.weights, emaDecayAt(cfg.ema, step)) : null;
       return { ...r, ema: e };
     });

@@ -33,6 +33,10 @@ export const TrainConfig = t.exact(t.type({
   steps: t.union([PositiveInt, t.null]),
   batch: PositiveInt,
   lr: PositiveNumber,
+  /** what the network predicts: the noise ε, the clean image x0, or v = √ᾱ·ε − √(1−ᾱ)·x0 */
+  objective: oneOf('an objective', ['eps', 'x0', 'v'] as const),
+  /** min-SNR-γ loss weighting with this γ (0: off, the plain MSE) */
+  minSnr: numberWhere('NonNegativeNumber', 'a finite number ≥ 0', (n) => Number.isFinite(n) && n >= 0),
   /** decay of the exponential moving average of the weights (0: no EMA) */
   ema: UnitInterval,
   seed: NonNegativeInt,
@@ -54,7 +58,7 @@ export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 
 const common = {
   dataset: 'mnist' as const, dataDir: null, seed: 0, backend: 'fast', logEvery: 10,
-  checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null,
+  checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null, objective: 'eps' as const, minSnr: 0,
 };
 
 /**
@@ -101,6 +105,8 @@ export const flagHelp: readonly (readonly [string, string])[] = [
   ['--batch N', 'batch size'],
   ['--lr X', 'Adam learning rate'],
   ['--ema D', 'EMA decay of the weights (0 = off)'],
+  ['--objective eps|x0|v', 'what the network predicts (default eps)'],
+  ['--min-snr G', 'min-SNR-γ loss weighting (0 = off)'],
   ['--seed N', 'PRNG seed'],
   ['--backend NAME', 'plain | gpujs-cpu | gpujs-webasm | gpujs-headlessgl | …'],
   ['--out DIR', 'output folder (default runs/<preset>)'],
@@ -116,7 +122,7 @@ export const flagHelp: readonly (readonly [string, string])[] = [
 const simpleFlags: Readonly<Record<string, readonly [keyof TrainConfig, 'number' | 'string' | 'nullableNumber']>> = {
   dataset: ['dataset', 'string'], 'data-dir': ['dataDir', 'string'], 'image-size': ['imageSize', 'number'],
   epochs: ['epochs', 'number'], steps: ['steps', 'nullableNumber'], batch: ['batch', 'number'], lr: ['lr', 'number'],
-  ema: ['ema', 'number'], seed: ['seed', 'number'], backend: ['backend', 'string'], out: ['out', 'string'],
+  ema: ['ema', 'number'], objective: ['objective', 'string'], 'min-snr': ['minSnr', 'number'], seed: ['seed', 'number'], backend: ['backend', 'string'], out: ['out', 'string'],
   'log-every': ['logEvery', 'number'], 'checkpoint-every': ['checkpointEvery', 'number'], 'sample-every': ['sampleEvery', 'number'],
   'sample-count': ['sampleCount', 'number'], 'sample-steps': ['sampleSteps', 'number'],
 };

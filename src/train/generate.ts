@@ -1,7 +1,8 @@
 /** Drawing images from a trained network: the ancestral loop with the network in eval mode. */
 import type { Key } from '../tensor/random.ts';
 import { dispose, type Tensor, tidy, toFloat32 } from '../tensor/tensor.ts';
-import { sampleLoop, type SampleOptions } from '../ddpm/sample.ts';
+import { ddpmSampler, runSampler } from '../ddpm/samplers/index.ts';
+import type { Objective } from '../ddpm/objectives.ts';
 import type { Schedule } from '../ddpm/schedule.ts';
 import type { Network, Weights } from './network.ts';
 
@@ -12,20 +13,33 @@ export interface Generated {
   readonly trajectory: ReadonlyMap<number, Float32Array>;
 }
 
+export interface GenerateOptions {
+  /** ancestral steps (default T; fewer are respaced) */
+  readonly numSteps?: number;
+  readonly clip?: boolean;
+  /** what the network predicts (default eps) */
+  readonly prediction?: Objective;
+  /** timesteps whose x_t to return */
+  readonly keepTrajectory?: readonly number[];
+}
+
+/** Ancestral DDPM sampling of n images (the sampler contract of src/ddpm/samplers). */
 export const generate = (
   net: Network, weights: Weights, schedule: Schedule, n: number, size: number, key: Key,
-  opts: SampleOptions = {},
+  opts: GenerateOptions = {},
 ): Generated => {
   const model = (x: Tensor, t: Tensor): Tensor => net.apply(weights, x, t, { training: false }).y;
-  const { x0, trajectory } = sampleLoop(model, schedule, [n, net.channels, size, size], key, opts);
+  const wanted = new Set(opts.keepTrajectory ?? []);
+  const trajectory = new Map<number, Float32Array>();
+  const x0 = runSampler(ddpmSampler, model, schedule, [n, net.channels, size, size], key, {
+    steps: opts.numSteps, clip: opts.clip, prediction: opts.prediction,
+    onStep: (t, xt) => {
+      if (wanted.has(t)) trajectory.set(t, toFloat32(xt));
+    },
+  });
   const images = toFloat32(x0);
   dispose(x0);
-  const host = new Map<number, Float32Array>();
-  trajectory.forEach((t, step) => {
-    host.set(step, toFloat32(t));
-    dispose(t);
-  });
-  return { images, trajectory: host };
+  return { images, trajectory };
 };
 
 /** `generate` in a scope, so nothing it makes on the backend outlives it. */

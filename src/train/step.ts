@@ -1,17 +1,16 @@
 /**
  * One training step as a pure function: draw t and ε from the step's key, noise the batch in
- * closed form, predict ε, take the MSE's gradient, and update with the optimizer. Weights,
+ * closed form, predict ε (or x0, or v), take the (min-SNR weighted) MSE's gradient, and update with the optimizer. Weights,
  * optimizer state and EMA are values in and values out.
  */
 import type { Tensor } from '../tensor/tensor.ts';
 import type { Key } from '../tensor/random.ts';
 import { add, mul } from '../ops/elementwise.ts';
-import { mseLoss } from '../ops/nn.ts';
 import { valueAndGradWithAux } from '../grad/value-and-grad.ts';
 import { mapTree, zipTrees } from '../grad/tree.ts';
 import type { Optimizer } from '../grad/optim.ts';
 import { drawTimestepsAndNoise } from '../ddpm/loss.ts';
-import { qSample } from '../ddpm/forward.ts';
+import { type Objective, objectiveLossAt } from '../ddpm/objectives.ts';
 import type { Schedule } from '../ddpm/schedule.ts';
 import type { Network, Weights } from './network.ts';
 
@@ -21,12 +20,26 @@ export interface StepResult<S> {
   readonly loss: Tensor;
 }
 
-export const trainStep = <S>(net: Network, schedule: Schedule, opt: Optimizer<S>, weights: Weights, optState: S, x0: Tensor, key: Key): StepResult<S> => {
+export interface StepOptions {
+  readonly objective?: Objective;
+  /** min-SNR-γ weighting with this γ; 0 or absent: the plain MSE */
+  readonly minSnr?: number;
+}
+
+export const trainStep = <S>(
+  net: Network, schedule: Schedule, opt: Optimizer<S>, weights: Weights, optState: S, x0: Tensor, key: Key,
+  opts: StepOptions = {},
+): StepResult<S> => {
   const { t, noise } = drawTimestepsAndNoise(schedule, x0, key);
-  const xt = qSample(schedule, x0, t, noise);
   const { value, grads, aux } = valueAndGradWithAux((params: unknown) => {
-    const { y, state } = net.apply({ params, state: weights.state }, xt, t, { training: true });
-    return [mseLoss(y, noise), state] as const;
+    let state = weights.state;
+    const model = (xt: Tensor, tt: Tensor): Tensor => {
+      const r = net.apply({ params, state: weights.state }, xt, tt, { training: true });
+      state = r.state;
+      return r.y;
+    };
+    const loss = objectiveLossAt(model, opts.objective ?? 'eps', schedule, x0, t, noise, opts.minSnr ? { minSnrGamma: opts.minSnr } : {});
+    return [loss, state] as const;
   })(weights.params);
   const up = opt.update(grads, optState, weights.params);
   return { weights: { params: up.params, state: aux }, optState: up.state, loss: value };

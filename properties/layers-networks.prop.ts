@@ -60,7 +60,7 @@ describe('U-Net family', () => {
       expect(E.isRight(back) && flattenTree(back.right.params)).toEqual(flattenTree(p));
       const side = 2 ** (cfg.channelMults.length - 1) * 2;
       const x = O.normal(R.key(seed + 1), [2, cfg.inChannels, side, side]);
-      const labels = cfg.numClasses > 0 ? { labels: O.tensor([0, cfg.numClasses - 1]) } : {};
+      const labels = cfg.numClasses > 0 ? { labels: O.tensor([0, cfg.numClasses]) } : {}; // a class and the null class
       expect(L.unet(p, cfg, x, O.tensor([0, 7]), labels).shape).toEqual(x.shape);
     }), { numRuns: 15 });
   });

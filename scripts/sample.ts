@@ -14,13 +14,13 @@ import { scheduleFromConfig, type ScheduleConfig } from '../src/ddpm/schedule.ts
 import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
 import { encodePng, makeGrid } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
-import { decodeWith } from '../src/io/codec.ts';
 import { namedNetworks, network, type NetworkConfig, type Weights } from '../src/train/network.ts';
-import { presets, TrainConfig } from '../src/train/config.ts';
+import { decodeSavedConfig, presets } from '../src/train/config.ts';
 import { loadCheckpoint, loadWeights } from '../src/train/checkpoint.ts';
 import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../src/ddpm/samplers/index.ts';
 import { dispose, type Tensor, toFloat32 } from '../src/tensor/tensor.ts';
 import type { Objective } from '../src/ddpm/objectives.ts';
+import { guidedModel } from '../src/ddpm/guidance.ts';
 import { parseArgs } from './lib/args.ts';
 
 const help = `Usage: npx tsx scripts/sample.ts --checkpoint DIR|FILE [flags]
@@ -30,6 +30,8 @@ const help = `Usage: npx tsx scripts/sample.ts --checkpoint DIR|FILE [flags]
   --seed N                PRNG seed (default 0)
   --sampler NAME          ddpm (ancestral, default) | ddim | dpmpp2m (DPM-Solver++ 2M)
   --eta X                 DDIM's η (0: deterministic, default; 1: ancestral-like)
+  --class C               class-conditional models: a digit (7), a list (3,5,8), or all (a row of 8 per class)
+  --guidance W            classifier-free guidance scale: uncond + W·(cond − uncond); 1 = none (default 3)
   --steps N               sampling steps (default: all T; fewer are evenly respaced)
   --noise FILE.npy        start from this x_T, float32 [N, C, H, W]
   --out FILE.png|FILE.npy grid PNG (8 per row, 2-px padding) or float32 NPY [N, C, H, W] in [-1, 1]
@@ -59,7 +61,7 @@ const loadModel = async (path: string, netName: string | undefined, noEma: boole
     let size = 28;
     let objective: Objective = 'eps';
     if (existsSync(cfgPath) && !netName) {
-      const c = decodeWith(cfgPath)(TrainConfig, JSON.parse(readFileSync(cfgPath, 'utf8')));
+      const c = decodeSavedConfig(cfgPath, JSON.parse(readFileSync(cfgPath, 'utf8')));
       if (E.isLeft(c)) throw c.left;
       netCfg = c.right.network;
       schedule = c.right.schedule;
@@ -84,7 +86,7 @@ const loadModel = async (path: string, netName: string | undefined, noEma: boole
 const main = async (): Promise<void> => {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) return void console.log(help);
-  const args = parseArgs(argv, ['no-ema', 'clip', 'no-clip'], ['checkpoint', 'network', 'n', 'seed', 'sampler', 'eta', 'steps', 'noise', 'out', 'trajectory', 'backend']);
+  const args = parseArgs(argv, ['no-ema', 'clip', 'no-clip'], ['checkpoint', 'network', 'n', 'seed', 'sampler', 'eta', 'class', 'guidance', 'steps', 'noise', 'out', 'trajectory', 'backend']);
   const ckPath = args.get('checkpoint') ?? die('--checkpoint is required (see --help)');
   const samplerName = args.get('sampler') ?? 'ddpm';
   if (!['ddpm', 'ddim', 'dpmpp2m'].includes(samplerName)) die(`--sampler ${samplerName}: expected ddpm, ddim or dpmpp2m`);
@@ -115,11 +117,24 @@ const main = async (): Promise<void> => {
     n = shape[0];
     start = tensor(data, shape);
   }
+  const classArg = args.get('class');
+  if (classArg !== undefined && net.numClasses === 0) die('--class: this model is not class-conditional');
+  let labels: Float32Array | undefined;
+  if (classArg !== undefined) {
+    const classes = classArg === 'all' ? Array.from({ length: net.numClasses }, (_, c) => c) : classArg.split(',').map(Number);
+    const bad = classes.find((c) => !Number.isInteger(c) || c < 0 || c >= net.numClasses);
+    if (bad !== undefined) die(`--class: ${bad} is not a class of this model (0 … ${net.numClasses - 1})`);
+    if (classArg === 'all' && !noisePath) n = 8 * net.numClasses;
+    labels = Float32Array.from({ length: n }, (_, i) => (classArg === 'all' ? classes[Math.floor(i / 8) % classes.length] : classes[i % classes.length]));
+  }
+  const guidance = args.number('guidance', 3);
   const ts = sampler.setTimesteps(schedule, steps, samplerOpts as never);
   const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
   const trajPath = args.get('trajectory');
   const recorded = new Map<number, Float32Array>();
-  const model = (x: Tensor, t: Tensor): Tensor => net.apply(weights, x, t, { training: false }).y;
+  const model = labels
+    ? guidedModel((x, t, l) => net.apply(weights, x, t, { training: false, labels: l }).y, tensor(labels), net.numClasses, guidance)
+    : (x: Tensor, t: Tensor): Tensor => net.apply(weights, x, t, { training: false }).y;
   const x0 = runSampler(sampler as never, model, schedule, [n, net.channels, size, size], key, {
     ...samplerOpts, steps, start,
     onStep: trajPath ? (t: number, xt: Tensor) => {

@@ -19,7 +19,7 @@ import { encodePng, makeGrid, plotLossCurve } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
 import { configFromArgs, flagHelp, type TrainConfig } from '../src/train/config.ts';
 import { network, type Weights } from '../src/train/network.ts';
-import { batchAt, batchesPerEpoch, scaleImages } from '../src/train/data.ts';
+import { batchAt, batchesPerEpoch, dropLabels, scaleImages } from '../src/train/data.ts';
 import { emaDecayAt, emaUpdate, trainStep } from '../src/train/step.ts';
 import { loadCheckpoint, type RunState, saveCheckpoint } from '../src/train/checkpoint.ts';
 import { generate } from '../src/train/generate.ts';
@@ -31,7 +31,7 @@ const die = (msg: string): never => {
 };
 
 /** Fields a resumed run may not change: the loss sequence after resume must equal an uninterrupted run's. */
-const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageSize', 'lr', 'ema', 'objective', 'minSnr'];
+const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageSize', 'lr', 'ema', 'objective', 'minSnr', 'condDrop'];
 
 /**
  * The training loop runs in a worker thread so that the main thread stays free to take Ctrl-C at
@@ -73,7 +73,7 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
   const epochs = Math.ceil(totalSteps / perEpoch);
 
   const root = makeKey(cfg.seed);
-  const [initKey, dataKey, trainKey, sampleKey] = split(root, 4);
+  const [initKey, dataKey, trainKey, sampleKey, labelKey] = split(root, 5);
   const opt = adam({ lr: cfg.lr });
   let weights: Weights;
   let optState: AdamState;
@@ -108,8 +108,12 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
     });
   };
   const sampleGrid = async (file: string): Promise<void> => {
-    const g = generate(net, ema ?? weights, schedule, cfg.sampleCount, cfg.imageSize, sampleKey, { numSteps: cfg.sampleSteps, clip: true, prediction: cfg.objective });
-    const img = makeGrid(g.images, cfg.sampleCount, net.channels, cfg.imageSize, cfg.imageSize, { nrow: Math.ceil(Math.sqrt(cfg.sampleCount)) });
+    const g = generate(net, ema ?? weights, schedule, cfg.sampleCount, cfg.imageSize, sampleKey, {
+      numSteps: cfg.sampleSteps, clip: true, prediction: cfg.objective,
+      // a class-conditional net draws rows of digits 0, 1, 2, … with guidance scale 3
+      ...(net.numClasses > 0 ? { labels: Float32Array.from({ length: cfg.sampleCount }, (_, i) => Math.floor(i / 8) % net.numClasses), guidance: 3 } : {}),
+    });
+    const img = makeGrid(g.images, cfg.sampleCount, net.channels, cfg.imageSize, cfg.imageSize, { nrow: net.numClasses > 0 ? 8 : Math.ceil(Math.sqrt(cfg.sampleCount)) });
     const r = await writeFileAtomic(join(cfg.out, file), await encodePng(img.data, img.width, img.height))();
     if (E.isLeft(r)) throw r.left;
   };
@@ -133,7 +137,10 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
     const batch = batchAt(data, cfg.batch, dataKey, step, cache);
     const next = tidy(() => {
       const x0 = tensor(batch.pixels, [cfg.batch, net.channels, cfg.imageSize, cfg.imageSize]);
-      const r = trainStep(net, schedule, opt, weights, optState, x0, fold(trainKey, step), { objective: cfg.objective, minSnr: cfg.minSnr });
+      const labels = net.numClasses > 0
+        ? tensor(dropLabels(batch.labels, fold(labelKey, step), cfg.condDrop, net.numClasses))
+        : undefined;
+      const r = trainStep(net, schedule, opt, weights, optState, x0, fold(trainKey, step), { objective: cfg.objective, minSnr: cfg.minSnr, labels });
       const e = ema ? emaUpdate(ema, r.weights, emaDecayAt(cfg.ema, step)) : null;
       return { ...r, ema: e };
     });

@@ -92,7 +92,7 @@ describe('tiny U-Net', () => {
   it('with classes: a table added to the time embedding; labels change the output', () => {
     const cfg = { ...L.tiny, numClasses: 10 };
     const p = L.initUnet(R.key(0), cfg);
-    expect(p.class_emb?.weight.shape).toEqual([10, 32]);
+    expect(p.class_emb?.weight.shape).toEqual([11, 32]); // ten classes and the null class
     const x = O.normal(R.key(1), [2, 1, 8, 8]);
     const t = O.tensor([5, 5]);
     const a = toArray(L.unet(p, cfg, x, t, { labels: O.tensor([1, 2]) }));

@@ -42,3 +42,26 @@ describe('trainStep', () => {
     expect(run('v', 5, 3)).toEqual(run('v', 5, 3));
   });
 });
+
+describe('class conditioning', () => {
+  it('dropLabels replaces each label by the null class with probability p, deterministically from the key', async () => {
+    const { dropLabels } = await import('../src/train/data.ts');
+    const labels = Float32Array.from({ length: 20000 }, (_, i) => i % 10);
+    const dropped = dropLabels(labels, R.key(4), 0.1, 10);
+    const nulls = dropped.filter((l) => l === 10).length;
+    expect(Math.abs(nulls - 2000)).toBeLessThan(6 * Math.sqrt(20000 * 0.1 * 0.9));
+    dropped.forEach((l, i) => expect(l === 10 || l === labels[i]).toBe(true));
+    expect(dropLabels(labels, R.key(4), 0.1, 10)).toEqual(dropped);
+    expect(dropLabels(labels, R.key(4), 0, 10)).toEqual(labels);
+  });
+
+  it('a conditional step uses the labels: different labels, different losses', () => {
+    const cond = network({ kind: 'unet', unet: { ...(namedNetworks.tiny as { unet: object }).unet, baseChannels: 8, attentionLevels: [], numClasses: 10 } as never });
+    const opt = adam({ lr: 1e-3 });
+    const w = cond.init(R.key(1));
+    const s = opt.init(w.params);
+    const loss = (labels: number[]) => tidy(() => toArray(trainStep(cond, schedule, opt, w, s, x0, R.key(9), { labels: O.tensor(labels) }).loss)[0]);
+    expect(loss([1, 2, 3, 10])).not.toBe(loss([4, 5, 6, 10]));
+    expect(loss([1, 2, 3, 10])).toBe(loss([1, 2, 3, 10]));
+  });
+});

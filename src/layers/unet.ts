@@ -97,7 +97,8 @@ const plan = (cfg: UnetConfig) => {
   return {
     time0: { inFeatures: cfg.sinusoidalDim, outFeatures: cfg.timeDim } satisfies LinearConfig,
     time2: { inFeatures: cfg.timeDim, outFeatures: cfg.timeDim } satisfies LinearConfig,
-    classEmb: cfg.numClasses > 0 ? ({ numClasses: cfg.numClasses, dim: cfg.timeDim } satisfies ClassEmbeddingConfig) : null,
+    // one row per class and a last row for the null class (label numClasses), used by classifier-free guidance
+    classEmb: cfg.numClasses > 0 ? ({ numClasses: cfg.numClasses + 1, dim: cfg.timeDim } satisfies ClassEmbeddingConfig) : null,
     initConv: conv3(cfg.inChannels, cfg.baseChannels),
     down: chs.map((c, i) => ({
       blocks: range(cfg.blocksPerLevel).map((j) => res(j > 0 ? c : i > 0 ? chs[i - 1] : cfg.baseChannels, c)),
@@ -179,7 +180,7 @@ export const loadUnetStateDict = (
 // ---- forward ----------------------------------------------------------------------------------
 
 export interface UnetOptions {
-  /** class labels [B] (integers as floats); only for a config with numClasses > 0 */
+  /** class labels [B] (integers as floats, numClasses = the null class); only for a config with numClasses > 0 */
   readonly labels?: Tensor;
 }
 

@@ -25,7 +25,7 @@ import { decodeWith } from '../io/codec.ts';
 import { isInt64, type StateDictEntry } from '../layers/state-dict.ts';
 import { flattenTree, mapTree } from '../grad/tree.ts';
 import type { Network, Weights } from './network.ts';
-import { TrainConfig } from './config.ts';
+import { decodeSavedConfig, type TrainConfig } from './config.ts';
 
 // ---- state dicts ↔ safetensors ----------------------------------------------------------------
 
@@ -140,7 +140,7 @@ const readJson = async (path: string): Promise<unknown> => {
 /** Reads everything needed to resume or sample: config, weights, EMA, optimizer moments, run state. */
 export const loadCheckpoint = async (dir: string, makeNet: (c: TrainConfig) => Network): Promise<Checkpoint> => {
   const ckDir = await resolveCheckpointDir(dir);
-  const cfg = decodeWith(`${join(ckDir, 'config.json')}`)(TrainConfig, await readJson(join(ckDir, 'config.json')));
+  const cfg = decodeSavedConfig(join(ckDir, 'config.json'), await readJson(join(ckDir, 'config.json')));
   if (E.isLeft(cfg)) throw cfg.left;
   const st = decodeWith(`${join(ckDir, 'state.json')}`)(RunState, await readJson(join(ckDir, 'state.json')));
   if (E.isLeft(st)) throw st.left;

@@ -11,6 +11,7 @@ import { FormatError } from '../io/errors.ts';
 import { ScheduleConfig } from '../ddpm/schedule.ts';
 import { namedNetworks, NetworkConfig } from './network.ts';
 import { NonNegativeInt, PositiveInt } from '../layers/config.ts';
+import type { UnetConfig } from '../layers/unet.ts';
 
 const PositiveNumber = numberWhere('PositiveNumber', 'a finite number > 0', (n) => Number.isFinite(n) && n > 0);
 const UnitInterval = numberWhere('UnitInterval', 'a number in [0, 1)', (n) => n >= 0 && n < 1);
@@ -34,9 +35,11 @@ export const TrainConfig = t.exact(t.type({
   batch: PositiveInt,
   lr: PositiveNumber,
   /** what the network predicts: the noise ε, the clean image x0, or v = √ᾱ·ε − √(1−ᾱ)·x0 */
-  objective: oneOf('an objective', ['eps', 'x0', 'v'] as const),
+  objective: oneOf('objective', ['eps', 'x0', 'v'] as const),
   /** min-SNR-γ loss weighting with this γ (0: off, the plain MSE) */
   minSnr: numberWhere('NonNegativeNumber', 'a finite number ≥ 0', (n) => Number.isFinite(n) && n >= 0),
+  /** for class-conditional networks: probability of training a sample with the null label (classifier-free guidance) */
+  condDrop: UnitInterval,
   /** decay of the exponential moving average of the weights (0: no EMA) */
   ema: UnitInterval,
   seed: NonNegativeInt,
@@ -58,13 +61,14 @@ export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 
 const common = {
   dataset: 'mnist' as const, dataDir: null, seed: 0, backend: 'fast', logEvery: 10,
-  checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null, objective: 'eps' as const, minSnr: 0,
+  checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null, objective: 'eps' as const, minSnr: 0, condDrop: 0.1,
 };
 
 /**
  * Presets. `seed` is the walk-through exactly; `reference` the mnist32 setup of reference-unet.md;
  * `tiny` a CI-sized run; `quick` (the default) the fastest route to recognisable digits on a
- * 2-core CPU: a small U-Net, a cosine schedule and a short run.
+ * 2-core CPU: a small U-Net, a cosine schedule and a short run; `cond` the same net conditioned on
+ * the digit's class (a learned class embedding with a null class, for classifier-free guidance).
  */
 export const presets: Readonly<Record<string, Omit<TrainConfig, 'out'>>> = {
   seed: {
@@ -84,6 +88,11 @@ export const presets: Readonly<Record<string, Omit<TrainConfig, 'out'>>> = {
     ...common, preset: 'quick', network: namedNetworks.tiny, imageSize: 28,
     schedule: { kind: 'cosine', T: 400 }, epochs: 1, steps: 2000, batch: 32, lr: 2e-3, ema: 0.995, sampleEvery: 0,
     sampleSteps: 400,
+  },
+  cond: {
+    ...common, preset: 'cond', network: { kind: 'unet', unet: { ...(namedNetworks.tiny as { unet: UnetConfig }).unet, numClasses: 10 } }, imageSize: 28,
+    schedule: { kind: 'cosine', T: 400 }, epochs: 1, steps: 2000, batch: 32, lr: 2e-3, ema: 0.995, sampleEvery: 0,
+    sampleCount: 80, sampleSteps: 400,
   },
 };
 
@@ -107,6 +116,7 @@ export const flagHelp: readonly (readonly [string, string])[] = [
   ['--ema D', 'EMA decay of the weights (0 = off)'],
   ['--objective eps|x0|v', 'what the network predicts (default eps)'],
   ['--min-snr G', 'min-SNR-γ loss weighting (0 = off)'],
+  ['--cond-drop P', 'class-conditional nets: probability of the null label in training (default 0.1)'],
   ['--seed N', 'PRNG seed'],
   ['--backend NAME', 'plain | gpujs-cpu | gpujs-webasm | gpujs-headlessgl | …'],
   ['--out DIR', 'output folder (default runs/<preset>)'],
@@ -122,7 +132,7 @@ export const flagHelp: readonly (readonly [string, string])[] = [
 const simpleFlags: Readonly<Record<string, readonly [keyof TrainConfig, 'number' | 'string' | 'nullableNumber']>> = {
   dataset: ['dataset', 'string'], 'data-dir': ['dataDir', 'string'], 'image-size': ['imageSize', 'number'],
   epochs: ['epochs', 'number'], steps: ['steps', 'nullableNumber'], batch: ['batch', 'number'], lr: ['lr', 'number'],
-  ema: ['ema', 'number'], objective: ['objective', 'string'], 'min-snr': ['minSnr', 'number'], seed: ['seed', 'number'], backend: ['backend', 'string'], out: ['out', 'string'],
+  ema: ['ema', 'number'], objective: ['objective', 'string'], 'min-snr': ['minSnr', 'number'], 'cond-drop': ['condDrop', 'number'], seed: ['seed', 'number'], backend: ['backend', 'string'], out: ['out', 'string'],
   'log-every': ['logEvery', 'number'], 'checkpoint-every': ['checkpointEvery', 'number'], 'sample-every': ['sampleEvery', 'number'],
   'sample-count': ['sampleCount', 'number'], 'sample-steps': ['sampleSteps', 'number'],
 };
@@ -227,3 +237,10 @@ const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainConfig> =>
   }
   return E.right(c);
 };
+
+/** Fields added after a config format was first written, with the value older runs implicitly had. */
+export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1 } as const;
+
+/** A saved config (config.json) with any field it predates filled in, then validated. */
+export const decodeSavedConfig = (what: string, u: unknown): E.Either<FormatError, TrainConfig> =>
+  decodeWith(what)(TrainConfig, typeof u === 'object' && u !== null && !Array.isArray(u) ? { ...laterFields, ...u } : u);

@@ -4,7 +4,7 @@
  * (key, step), so a resumed run sees exactly the batches an uninterrupted run would.
  */
 import type { ImageDataset } from '../io/mnist.ts';
-import { fold, type Key, permutation } from '../tensor/random.ts';
+import { bernoulli, fold, type Key, permutation } from '../tensor/random.ts';
 
 export interface ScaledImages {
   /** [count, 1, size, size] in [-1, 1], row-major */
@@ -83,4 +83,10 @@ export const batchAt = (data: ScaledImages, batch: number, key: Key, step: numbe
     labels[b] = data.labels[idx];
   }
   return { pixels, labels, epoch };
+};
+
+/** Classifier-free guidance training: each label becomes `nullLabel` with probability p (drawn from the key). */
+export const dropLabels = (labels: Float32Array, key: Key, p: number, nullLabel: number): Float32Array => {
+  const drop = bernoulli(key, labels.length, p);
+  return labels.map((l, i) => (drop[i] ? nullLabel : l));
 };

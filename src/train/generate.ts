@@ -3,6 +3,8 @@ import type { Key } from '../tensor/random.ts';
 import { dispose, type Tensor, tidy, toFloat32 } from '../tensor/tensor.ts';
 import { ddpmSampler, runSampler } from '../ddpm/samplers/index.ts';
 import type { Objective } from '../ddpm/objectives.ts';
+import { guidedModel } from '../ddpm/guidance.ts';
+import { tensor } from '../ops/create.ts';
 import type { Schedule } from '../ddpm/schedule.ts';
 import type { Network, Weights } from './network.ts';
 
@@ -21,6 +23,9 @@ export interface GenerateOptions {
   readonly prediction?: Objective;
   /** timesteps whose x_t to return */
   readonly keepTrajectory?: readonly number[];
+  /** class labels [n] for a class-conditional network, with the guidance scale (1: none; see guidedModel) */
+  readonly labels?: Float32Array;
+  readonly guidance?: number;
 }
 
 /** Ancestral DDPM sampling of n images (the sampler contract of src/ddpm/samplers). */
@@ -28,7 +33,10 @@ export const generate = (
   net: Network, weights: Weights, schedule: Schedule, n: number, size: number, key: Key,
   opts: GenerateOptions = {},
 ): Generated => {
-  const model = (x: Tensor, t: Tensor): Tensor => net.apply(weights, x, t, { training: false }).y;
+  const plain = (x: Tensor, t: Tensor): Tensor => net.apply(weights, x, t, { training: false }).y;
+  const model = opts.labels
+    ? guidedModel((x, t, labels) => net.apply(weights, x, t, { training: false, labels }).y, tensor(opts.labels), net.numClasses, opts.guidance ?? 1)
+    : plain;
   const wanted = new Set(opts.keepTrajectory ?? []);
   const trajectory = new Map<number, Float32Array>();
   const x0 = runSampler(ddpmSampler, model, schedule, [n, net.channels, size, size], key, {

@@ -39,6 +39,8 @@ export interface Weights {
 export interface Network {
   readonly config: NetworkConfig;
   readonly channels: number;
+  /** classes of a class-conditional network (0: unconditional); label `numClasses` is the null class */
+  readonly numClasses: number;
   init(key: Key): Weights;
   /** The prediction for x_t at timesteps t, and the state after the pass (changed only in training mode). */
   apply(w: Weights, x: Tensor, t: Tensor, opts: ApplyOptions): { readonly y: Tensor; readonly state: unknown };
@@ -52,6 +54,7 @@ export const network = (config: NetworkConfig): Network => {
     return {
       config,
       channels: cfg.inChannels,
+      numClasses: cfg.numClasses,
       init: (key) => ({ params: L.initUnet(key, cfg), state: {} }),
       apply: (w, x, t, o) => ({ y: L.unet(w.params as L.UnetParams, cfg, x, t, { labels: o.labels }), state: w.state }),
       stateDict: (w) => L.stateDict(w.params),
@@ -62,6 +65,7 @@ export const network = (config: NetworkConfig): Network => {
   return {
     config,
     channels: cfg.inChannels,
+    numClasses: 0,
     init: (key) => ({ params: L.initSimpleUnet(key, cfg), state: L.initSimpleUnetState(cfg) }),
     apply: (w, x, t, o) => {
       if (o.labels) throw new Error('the seed SimpleUnet has no class conditioning');

@@ -24,6 +24,8 @@ export interface StepOptions {
   readonly objective?: Objective;
   /** min-SNR-γ weighting with this γ; 0 or absent: the plain MSE */
   readonly minSnr?: number;
+  /** class labels [B] for a class-conditional network (already dropped to the null class where wanted) */
+  readonly labels?: Tensor;
 }
 
 export const trainStep = <S>(
@@ -34,7 +36,7 @@ export const trainStep = <S>(
   const { value, grads, aux } = valueAndGradWithAux((params: unknown) => {
     let state = weights.state;
     const model = (xt: Tensor, tt: Tensor): Tensor => {
-      const r = net.apply({ params, state: weights.state }, xt, tt, { training: true });
+      const r = net.apply({ params, state: weights.state }, xt, tt, { training: true, labels: opts.labels });
       state = r.state;
       return r.y;
     };

@@ -206,6 +206,11 @@ const fatal = (e: unknown): never => {
 };
 
 if (isMainThread) {
+  // output piped into a program that stopped reading (`… --help | head`) is not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(new URL('./lib/ts-worker.mjs', import.meta.url), { workerData: { entry: import.meta.url, argv: process.argv.slice(2), stop } });
   process.on('SIGINT', () => {

@@ -135,17 +135,17 @@ describe('fast kernels = plain kernels', () => {
     const arb = fc.record({
       batch: fc.integer({ min: 0, max: 3 }), m: fc.integer({ min: 0, max: 23 }), k: fc.integer({ min: 0, max: 23 }),
       n: fc.integer({ min: 0, max: 37 }), transA: fc.boolean(), transB: fc.boolean(),
-      shareA: fc.boolean(), shareB: fc.boolean(), tiny: fc.boolean(),
+      shareA: fc.boolean(), shareB: fc.boolean(), tiny: fc.boolean(), sumBatch: fc.boolean(),
     }).chain((p) => {
       const spec: MatmulSpec = { batch: p.batch, m: p.m, k: p.k, n: p.n, transA: p.transA, transB: p.transB,
-        strideA: p.shareA ? 0 : p.m * p.k, strideB: p.shareB ? 0 : p.k * p.n };
+        strideA: p.shareA ? 0 : p.m * p.k, strideB: p.shareB ? 0 : p.k * p.n, sumBatch: p.sumBatch };
       const len = (stride: number, one: number): number => Math.max(0, (p.batch - 1) * stride + one);
       return fc.tuple(fc.constant(spec), fc.constant(p.tiny),
         finiteFloats(len(spec.strideA, p.m * p.k)), finiteFloats(len(spec.strideB, p.k * p.n)));
     });
     fc.assert(fc.property(arb, ([spec, tiny, a, b]) => {
       const { batch, m, k, n } = spec;
-      const size = batch * m * n;
+      const size = (spec.sumBatch ? 1 : batch) * m * n;
       const run = (be: Backend): FloatArray => {
         const [ha, hb] = [be.write(a), be.write(b)];
         const out = be.matmul(ha, hb, spec);
@@ -155,19 +155,22 @@ describe('fast kernels = plain kernels', () => {
       };
       const got = run(tiny ? fastTinyBlocks : fast);
       const want = run(plain);
+      // A summed batch is one product of depth batch·k.
+      const [outs, depth] = spec.sumBatch ? [1, batch * k] : [batch, k];
+      const scale = new Float64Array(size);
       for (let bi = 0; bi < batch; bi++) {
         for (let i = 0; i < m; i++) {
           for (let j = 0; j < n; j++) {
-            let scale = 0;
             for (let p = 0; p < k; p++) {
               const av = a[bi * spec.strideA + (spec.transA ? p * m + i : i * k + p)];
               const bv = b[bi * spec.strideB + (spec.transB ? j * k + p : p * n + j)];
-              scale += Math.abs(av * bv);
+              scale[((outs === 1 ? 0 : bi) * m + i) * n + j] += Math.abs(av * bv);
             }
-            const at = (bi * m + i) * n + j;
-            expect(Math.abs(got[at] - want[at])).toBeLessThanOrEqual(2 ** -20 * (k + 1) * scale + (k + 1) * 2 ** -149);
           }
         }
+      }
+      for (let at = 0; at < size; at++) {
+        expect(Math.abs(got[at] - want[at])).toBeLessThanOrEqual(2 ** -20 * (depth + 1) * scale[at] + (depth + 1) * 2 ** -149);
       }
     }), { numRuns: 200 });
   });
@@ -194,6 +197,33 @@ describe('fast kernels = plain kernels', () => {
       });
       expect(got).toEqual(want);
     }), { numRuns: 12 });
+    two.close();
+  });
+
+  it('a summed batch split over 2 threads agrees with 1 thread within the accumulation bound', () => {
+    const one = createFastBackend({ threads: 1 });
+    const two = createFastBackend({ threads: 2 });
+    const arb = fc.record({
+      batch: fc.integer({ min: 2, max: 5 }), m: fc.integer({ min: 30, max: 70 }), k: fc.integer({ min: 100, max: 300 }),
+      n: fc.integer({ min: 100, max: 200 }), transA: fc.boolean(), transB: fc.boolean(), seed: fc.nat(),
+    });
+    fc.assert(fc.property(arb, (p) => {
+      const spec: MatmulSpec = { ...p, strideA: p.m * p.k, strideB: p.k * p.n, sumBatch: true };
+      const a = Float32Array.from({ length: p.batch * p.m * p.k }, (_, i) => Math.sin(i + p.seed));
+      const b = Float32Array.from({ length: p.batch * p.k * p.n }, (_, i) => Math.cos(i * 0.3 + p.seed));
+      const [got, want] = [two, one].map((be) => {
+        const [ha, hb] = [be.write(a), be.write(b)];
+        const out = be.matmul(ha, hb, spec);
+        const r = be.read(out, p.m * p.n);
+        [ha, hb, out].forEach((h) => be.dispose(h));
+        return r;
+      });
+      // |a|, |b| ≤ 1: each entry's Σ|a·b| is at most batch·k
+      const bound = 2 ** -20 * (p.batch * p.k + 1) * p.batch * p.k;
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(bound);
+      expect(got).not.toEqual(new Float32Array(want.length));
+    }), { numRuns: 10 });
+    one.close();
     two.close();
   });
 

@@ -2,7 +2,7 @@
 import type { Tensor } from '../tensor/tensor.ts';
 import { ShapeError, sizeOf } from '../tensor/shape.ts';
 import { emit } from './core.ts';
-import { permute, reshape, transpose } from './shape.ts';
+import { reshape } from './shape.ts';
 
 /**
  * a [..., m, k] · b [..., k, n] → [..., m, n]. Batch dimensions must be equal, or one side may be a
@@ -42,22 +42,40 @@ export const matmul = (a: Tensor, b: Tensor, transA = false, transB = false): Te
     });
 };
 
-/** Batches side by side: [batch, r, c] → [r, batch·c] (a copy), for sums over the batch as one product. */
-const stackColumns = (x: Tensor, batch: number, r: number, c: number): Tensor =>
-  reshape(permute(reshape(x, [batch, r, c]), [1, 0, 2]), [r, batch * c]);
+/**
+ * Σ_b opA(a_b) · opB(b_b) → [m, n] for a holding `batch` matrices of m×k (or k×m) and b of k×n (or
+ * n×k): the gradient of a matrix shared by a batch, as one kernel that adds the products up in place.
+ */
+export const matmulSumBatch = (a: Tensor, b: Tensor, batch: number, m: number, k: number, n: number,
+  transA: boolean, transB: boolean): Tensor => {
+  if (a.size !== batch * m * k || b.size !== batch * k * n) {
+    throw new ShapeError('matmulSumBatch', [a.shape, b.shape], `expected ${batch} products of ${m}×${k} and ${k}×${n}`);
+  }
+  return emit('matmulSumBatch', [a, b], [m, n],
+    (be, [ha, hb]) => be.matmul(ha, hb, { batch, m, k, n, transA, transB, strideA: m * k, strideB: k * n, sumBatch: true }),
+    (g) => {
+      // d/da_b = g·opB(b_b)ᵀ and d/db_b = opA(a_b)ᵀ·g, with g shared by the batch.
+      const bs = reshape(b, transB ? [batch, n, k] : [batch, k, n]);
+      const as = reshape(a, transA ? [batch, k, m] : [batch, m, k]);
+      const ga = transA ? matmul(bs, g, transB, true) : matmul(g, bs, false, !transB);
+      const gb = transB ? matmul(g, as, true, transA) : matmul(as, g, !transA, false);
+      return [reshape(ga, a.shape), reshape(gb, b.shape)];
+    });
+};
 
 /** dA = Σ_b g_b·B_bᵀ for a shared A, in A's stored layout. */
-const sharedGradA = (g: Tensor, b: Tensor, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): Tensor => {
-  const gm = stackColumns(g, batch, m, n); // [m, batch·n]
-  const da = transB
-    ? matmul(gm, reshape(b, [batch * n, k])) // B_bᵀ stored as [n, k] rows: stack them
-    : matmul(gm, stackColumns(b, batch, k, n), false, true);
-  return transA ? transpose(da) : da;
-};
+const sharedGradA = (g: Tensor, b: Tensor, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): Tensor =>
+  // transA: A is stored [k, m], so its gradient is Σ_b B_b·g_bᵀ
+  transA ? matmulSumBatch(b, g, batch, k, n, m, transB, true) : matmulSumBatch(g, b, batch, m, n, k, false, !transB);
 
 /** dB = Σ_b A_bᵀ·g_b for a shared B, in B's stored layout. */
 const sharedGradB = (g: Tensor, a: Tensor, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): Tensor => {
-  const rows = transA ? reshape(permute(reshape(a, [batch, k, m]), [0, 2, 1]), [batch * m, k]) : reshape(a, [batch * m, k]);
-  const db = matmul(rows, reshape(g, [batch * m, n]), true, false); // [k, n]
-  return transB ? transpose(db) : db;
+  if (!transA) {
+    // A's batch stacks into rows for free: one product with depth batch·m
+    const rows = reshape(a, [batch * m, k]);
+    const gs = reshape(g, [batch * m, n]);
+    return transB ? matmul(gs, rows, true, false) : matmul(rows, gs, true, false);
+  }
+  // transB: B is stored [n, k], so its gradient is Σ_b g_bᵀ·A_b
+  return transB ? matmulSumBatch(g, a, batch, n, m, k, true, transA) : matmulSumBatch(a, g, batch, k, m, n, !transA, false);
 };

@@ -21,26 +21,49 @@ const normAxes = (op: string, x: Tensor, axes: Axes): number[] => {
 /** The kept-dims shape: reduced axes become 1. */
 const keptShape = (shape: Shape, axes: readonly number[]): number[] => shape.map((d, i) => (axes.includes(i) ? 1 : d));
 
-const reduceRaw = (op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor => {
-  const rest = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const moved = permute(x, [...rest, ...axes]);
-  const inner = sizeOf(axes.map((a) => x.shape[a]));
-  const outer = x.size / (inner || 1);
-  if (inner === 0) throw new ShapeError(op, [x.shape], 'cannot reduce over an empty dimension');
-  const kept = keptShape(x.shape, axes);
-  return emit(op, [moved], kept, (b, [h]) => b.reduceLast(op, h, outer, inner), (g, y) => {
-    if (op === 'sum') return [reshapeBack(g, moved.shape, rest.length)];
-    // max: ties share the gradient equally, as PyTorch's amax does
-    const yb = reshapeBack(y, moved.shape, rest.length);
-    const mask = equal(moved, yb);
-    const count = reshapeBack(reduceRaw('sum', mask, moved.shape.map((_, i) => i).slice(rest.length)), moved.shape, rest.length);
-    return [mul(div(mask, count), reshapeBack(g, moved.shape, rest.length))];
-  });
+/** Maximal runs [start, end) of consecutive reduced axes. */
+const runsOf = (axes: readonly number[]): [number, number][] => {
+  const runs: [number, number][] = [];
+  for (const a of axes) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === a) last[1] = a + 1;
+    else runs.push([a, a + 1]);
+  }
+  return runs;
 };
 
-/** A kept-dims reduction result (laid out like x) viewed against the permuted input and broadcast to it. */
-const reshapeBack = (r: Tensor, movedShape: Shape, nRest: number): Tensor =>
-  broadcastTo(reshape(r, movedShape.map((d, i) => (i < nRest ? d : 1))), movedShape);
+/**
+ * Reduction over sorted axes with kept dims. A sum reduces each run of adjacent axes in place, the
+ * last run first (a contiguous reduceLast when it is trailing, reduceAxis otherwise): no transposed
+ * copy. A max over several runs permutes them to the back, so that ties share the gradient over all
+ * reduced axes at once.
+ */
+const reduceRaw = (op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor => {
+  if (axes.some((a) => x.shape[a] === 0)) throw new ShapeError(op, [x.shape], 'cannot reduce over an empty dimension');
+  const runs = runsOf(axes);
+  if (runs.length === 1 || op === 'sum') return runs.reduceRight((y, [start, end]) => reduceRun(op, y, start, end), x);
+  const rest = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const moved = permute(x, [...rest, ...axes]);
+  const r = reduceRun(op, moved, rest.length, moved.shape.length);
+  return reshape(r, keptShape(x.shape, axes));
+};
+
+/** Reduces the axes [start, end) of x (kept as 1s): x viewed as [outer, size, inner]. */
+const reduceRun = (op: ReduceOp, x: Tensor, start: number, end: number): Tensor => {
+  const outer = sizeOf(x.shape.slice(0, start));
+  const size = sizeOf(x.shape.slice(start, end));
+  const inner = sizeOf(x.shape.slice(end));
+  const kept = x.shape.map((d, i) => (i >= start && i < end ? 1 : d));
+  return emit(op, [x], kept,
+    (b, [h]) => (inner === 1 ? b.reduceLast(op, h, outer, size) : b.reduceAxis(op, h, outer, size, inner)),
+    (g, y) => {
+      if (op === 'sum') return [broadcastTo(g, x.shape)];
+      // max: ties share the gradient equally, as PyTorch's amax does
+      const mask = equal(x, broadcastTo(y, x.shape));
+      const count = broadcastTo(reduceRun('sum', mask, start, end), x.shape);
+      return [mul(div(mask, count), broadcastTo(g, x.shape))];
+    });
+};
 
 const finish = (r: Tensor, x: Tensor, axes: readonly number[], keepDims: boolean): Tensor =>
   keepDims ? r : reshape(r, x.shape.filter((_, i) => !axes.includes(i)));

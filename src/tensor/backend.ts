@@ -30,7 +30,10 @@ export type BinaryOp = (typeof binaryOps)[number];
 
 export type ReduceOp = 'sum' | 'max';
 
-/** out[b] = opA(A[b]) · opB(B[b]) with A[b] at a + b·strideA (strideA = 0 broadcasts A). */
+/**
+ * out[b] = opA(A[b]) · opB(B[b]) with A[b] at a + b·strideA (strideA = 0 broadcasts A); with
+ * `sumBatch`, out is one [m, n] matrix Σ_b opA(A[b]) · opB(B[b]) (the gradient of a shared operand).
+ */
 export interface MatmulSpec {
   readonly batch: number;
   readonly m: number;
@@ -43,7 +46,12 @@ export interface MatmulSpec {
   /** elements between consecutive batch matrices of A: m·k, or 0 to reuse one A. */
   readonly strideA: number;
   readonly strideB: number;
+  /** Sum the batch's products into one [m, n] output instead of stacking them. */
+  readonly sumBatch?: boolean;
 }
+
+/** Elements of a matmul's output. */
+export const matmulOutputSize = (s: MatmulSpec): number => (s.sumBatch ? 1 : s.batch) * s.m * s.n;
 
 /**
  * Patches of an NCHW image as columns: input [n, c, h, w] → output [n, c·kh·kw, oh·ow], row index
@@ -87,6 +95,11 @@ export interface Backend {
   where(cond: Handle, a: Handle, b: Handle, size: number): Handle;
   /** x viewed as [outer, inner] reduced over inner → [outer]. */
   reduceLast(op: ReduceOp, x: Handle, outer: number, inner: number): Handle;
+  /**
+   * x viewed as [outer, size, inner] reduced over the middle axis → [outer, inner] (sum or max), so
+   * reducing a leading or middle axis needs no transposed copy. size ≥ 1.
+   */
+  reduceAxis(op: ReduceOp, x: Handle, outer: number, size: number, inner: number): Handle;
   matmul(a: Handle, b: Handle, spec: MatmulSpec): Handle;
   /**
    * Materialises a strided view: out[i] = x[offset + Σ idx_d·strides_d] for idx the multi-index of

@@ -16,11 +16,11 @@ export interface ProfiledBackend extends Backend {
   readonly reset: () => void;
 }
 
-const kernels = ['write', 'read', 'unary', 'binary', 'where', 'reduceLast', 'matmul', 'strided', 'pad', 'concat', 'gather', 'scatterAdd', 'im2col', 'col2im'] as const;
+const kernels = ['write', 'read', 'unary', 'binary', 'where', 'reduceLast', 'reduceAxis', 'matmul', 'strided', 'pad', 'concat', 'gather', 'scatterAdd', 'im2col', 'col2im'] as const;
 
 /** `detail` names a call more finely than the kernel (e.g. which unary op), for the breakdown. */
 const detail = (kernel: string, args: unknown[]): string =>
-  kernel === 'unary' || kernel === 'binary' ? `${kernel}:${String(args[0])}` : kernel === 'reduceLast' ? `reduce:${String(args[0])}` : kernel;
+  kernel === 'unary' || kernel === 'binary' ? `${kernel}:${String(args[0])}` : kernel === 'reduceLast' ? `reduce:${String(args[0])}` : kernel === 'reduceAxis' ? `reduceAxis:${String(args[0])}` : kernel;
 
 export const profiled = (inner: Backend): ProfiledBackend => {
   const table = new Map<string, { calls: number; seconds: number }>();

@@ -85,6 +85,8 @@ export const simd = {
   f64x2_abs: 0xec, f64x2_neg: 0xed, f64x2_sqrt: 0xef, f64x2_add: 0xf0, f64x2_sub: 0xf1,
   f64x2_mul: 0xf2, f64x2_div: 0xf3, f64x2_min: 0xf4, f64x2_max: 0xf5,
   i32x4_trunc_sat_f32x4_s: 0xf8, f32x4_convert_i32x4_s: 0xfa,
+  /** relaxed SIMD: a·b + c, fused or not as the hardware prefers (see relaxed.ts) */
+  f32x4_relaxed_madd: 0x105,
 } as const;
 
 /** Memory instructions: [prefix or null, opcode, natural alignment as log2 bytes]. */

@@ -34,6 +34,8 @@ export interface GemmShape {
    * a few sequential streams — much faster when C is fresh memory (every batched conv output is).
    */
   readonly order?: 'columns-outer' | 'rows-outer';
+  /** Multiply-add with relaxed SIMD's f32x4.relaxed_madd (one FMA where the CPU has it) instead of mul then add. */
+  readonly fma?: boolean;
 }
 
 export const defaultGemmShape: GemmShape = { mr: 4, nr: 16, unroll: 4, order: 'rows-outer' };
@@ -74,7 +76,7 @@ const minOf = (c: Code, a: () => void, b: () => void): void => {
 };
 
 /** The macro kernel with an mr × nr register tile (see the file comment). */
-const emitMacro = (c: Code, { mr, nr, unroll, order = 'rows-outer' }: GemmShape): void => {
+const emitMacro = (c: Code, { mr, nr, unroll, order = 'rows-outer', fma = false }: GemmShape): void => {
   const [pa, pb, cPtr, mc, nc, kc, ldc, accumulate, tile] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const nv = nr / 4;
   const jr = c.local(i32);
@@ -100,7 +102,8 @@ const emitMacro = (c: Code, { mr, nr, unroll, order = 'rows-outer' }: GemmShape)
     for (let r = 0; r < mr; r++) {
       c.get(ap).mem('v128_load32_splat', 4 * (u * mr + r), 0).set(av);
       for (let v = 0; v < nv; v++) {
-        c.get(acc[r][v]).get(av).get(bv[v]).simd('f32x4_mul').simd('f32x4_add').set(acc[r][v]);
+        if (fma) c.get(av).get(bv[v]).get(acc[r][v]).simd('f32x4_relaxed_madd').set(acc[r][v]);
+        else c.get(acc[r][v]).get(av).get(bv[v]).simd('f32x4_mul').simd('f32x4_add').set(acc[r][v]);
       }
     }
   };
@@ -241,7 +244,11 @@ const emitDriver = (c: Code, { mr, nr }: GemmShape, { mc: MC, nc: NC }: GemmBloc
           });
           c.get(paPtr).get(pbPtr);
           c.get(cp).get(ic).get(ldc).op('i32_mul').get(jc).op('i32_add').i32(4).op('i32_mul').op('i32_add');
-          c.get(mc).get(nc).get(kc).get(ldc).get(pc).i32(0).op('i32_gt_s').get(tile).call(f.macro);
+          // Accumulate after the first depth block, and after the first batch entry of a summed
+          // batch (strideC = 0: every entry lands on the same C).
+          c.get(mc).get(nc).get(kc).get(ldc);
+          c.get(pc).i32(0).op('i32_gt_s').get(strideC).op('i32_eqz').get(bi).i32(0).op('i32_gt_s').op('i32_and').op('i32_or');
+          c.get(tile).call(f.macro);
         });
         // The depth step is this block's kc (the loop's own step is 0).
         c.get(pc).get(kc).op('i32_add').set(pc);
@@ -277,7 +284,10 @@ const emitShared = (c: Code, gemm: number): void => {
       if (name === 'a') at('a', 'strideA');
       else if (name === 'b') at('b', 'strideB', () => c.get(j0).get(g('csB')).op('i32_mul').i32(4).op('i32_mul'));
       else if (name === 'c') at('c', 'strideC', () => c.get(j0).i32(4).op('i32_mul'));
-      else if (name === 'batch') c.i32(1);
+      else if (name === 'batch') {
+        // one entry per chunk, or the whole range when the batch is summed (strideC = 0)
+        c.get(g('batch')).i32(1).get(g('strideC')).op('i32_eqz').op('select');
+      }
       else if (name === 'n') {
         // min(colsPerChunk, n − j0)
         const rest = (): void => { c.get(g('n')).get(j0).op('i32_sub'); };

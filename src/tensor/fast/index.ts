@@ -14,7 +14,7 @@
  * exp and sigmoid (and rsqrt), and within float32 accumulation error for matmul.
  */
 import { availableParallelism } from 'node:os';
-import type { Backend, Handle, Im2colSpec, MatmulSpec } from '../backend.ts';
+import { type Backend, type Handle, type Im2colSpec, matmulOutputSize, type MatmulSpec } from '../backend.ts';
 import { buildConvModule, validColumns, type ConvExports } from './conv-wasm.ts';
 import { binary, reduceLast, unary, where, type ElementwiseContext } from './elementwise.ts';
 import { buildElementwiseModule, type ElementwiseExports } from './elementwise-wasm.ts';
@@ -22,6 +22,7 @@ import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { defaultBlocking, defaultGemmShape, Gemm, type GemmBlocking, type GemmShape } from './matmul.ts';
 import { FloatBlock, heapImport, WasmHeap, type HeapOptions } from './memory.ts';
 import { checkLength, sizeOf } from './strides.ts';
+import { reduceAxis } from '../plain/elementwise.ts';
 
 export interface FastBackendOptions {
   readonly heap?: HeapOptions;
@@ -145,7 +146,13 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
 
     reduceLast: (op, x, outer, inner) => fresh(outer, (out) => reduceLast(ctx, op, block(x), out, outer, inner)),
 
-    matmul: (a, b, spec: MatmulSpec) => fresh(spec.batch * spec.m * spec.n, (out) => {
+    reduceAxis: (op, x, outer, size, inner) => fresh(outer * inner, (out) => {
+      const xb = block(x);
+      checkLength('reduceAxis', 'x', xb.size, outer * size * inner);
+      reduceAxis(op, heap.f32.subarray(xb.index, xb.index + outer * size * inner), heap.f32.subarray(out.index, out.index + outer * inner), outer, size, inner);
+    }),
+
+    matmul: (a, b, spec: MatmulSpec) => fresh(matmulOutputSize(spec), (out) => {
       const { batch, m, k, n, strideA, strideB } = spec;
       const ab = block(a);
       const bb = block(b);

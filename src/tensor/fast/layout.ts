@@ -38,6 +38,18 @@ export const strided = (heap: WasmHeap, x: FloatBlock, out: FloatBlock, outShape
   }
   const step = rank > 0 ? s[rank - 1] : 0;
   const len = rank > 0 ? shape[rank - 1] : 1;
+  if (rank >= 2 && len < memmoveMin) {
+    // Short rows (an upsampling's repeat axis, say): two dimensions per slab, so the per-slab
+    // bookkeeping is paid once per plane instead of once per handful of elements.
+    const [rows, rowStep] = [shape[rank - 2], s[rank - 2]];
+    forEachSlab(shape, [s], 2, [x.index + offset], ([ix], start) => {
+      let o = out.index + start;
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0, i = ix + r * rowStep; c < len; c++, i += step) f[o++] = f[i];
+      }
+    });
+    return;
+  }
   forEachSlab(shape, [s], Math.min(rank, 1), [x.index + offset], ([ix], start) => {
     copyRun(f, out.index + start, ix, step, len);
   });

@@ -83,9 +83,10 @@ export class Gemm {
   /** out[b] = opA(A[b]) · opB(B[b]) for byte offsets a, b, out (see MatmulSpec). */
   run(a: number, b: number, out: number, spec: MatmulSpec): void {
     const { batch, m, k, n, transA, transB, strideA, strideB } = spec;
-    if (batch === 0 || m === 0 || n === 0) return;
-    if (k === 0) {
-      this.heap.f32.fill(0, out >>> 2, (out >>> 2) + batch * m * n);
+    const summed = spec.sumBatch === true;
+    if (m === 0 || n === 0 || (batch === 0 && !summed)) return;
+    if (k === 0 || batch === 0) {
+      this.heap.f32.fill(0, out >>> 2, (out >>> 2) + (summed ? 1 : batch) * m * n);
       return;
     }
     const { mr, nr } = this.shape;
@@ -97,8 +98,10 @@ export class Gemm {
     const rsB = transB ? 1 : n;
     const csB = transB ? k : 1;
     const kern = this.k;
-    const threads = this.threads > 1 && 2 * batch * m * n * k >= parallelMinFlops ? this.threads : 1;
-    const byBatch = batch >= threads;
+    let threads = this.threads > 1 && 2 * batch * m * n * k >= parallelMinFlops ? this.threads : 1;
+    // A summed batch is split into one batch range per thread (never more threads than entries).
+    if (summed) threads = Math.min(threads, batch);
+    const byBatch = summed || batch >= threads;
 
     let aCache = 0;
     let bCache = 0;
@@ -128,7 +131,7 @@ export class Gemm {
     /** The gemm parameters for thread t's scratch (see gemmParams). */
     const params = (t: number): number[] => {
       const { pa, pb, tile } = this.scratch[t];
-      const p = [a, b, out, batch, 4 * strideA, 4 * strideB, 4 * m * n, m, k, n, rsA, csA, rsB, csB, n, KC,
+      const p = [a, b, out, batch, 4 * strideA, 4 * strideB, summed ? 0 : 4 * m * n, m, k, n, rsA, csA, rsB, csB, n, KC,
         aCache, bCache, pa.offset, pb.offset, tile.offset];
       if (p.length !== gemmParams.length) throw new Error('gemm: parameter list out of date');
       return p;
@@ -138,6 +141,11 @@ export class Gemm {
       kern.gemm(...params(0));
       return;
     }
+    this.pool ??= new GemmPool(this.heap, this.module, this.threads - 1);
+    if (summed) {
+      this.runSummed(params, batch, threads, 4 * strideA, 4 * strideB, out, m * n);
+      return;
+    }
     // Chunks: whole batch entries, or for a short batch column ranges of whole panels (≥ 128 wide,
     // about 4 per thread) — dynamic, so a thread the OS runs late just takes fewer.
     const cols = byBatch ? n : Math.min(n, Math.max(128, Math.ceil(n / (4 * threads) / nr) * nr));
@@ -145,10 +153,45 @@ export class Gemm {
     const counter = this.counter.offset;
     new Int32Array(this.heap.memory.buffer, counter, 1)[0] = 0;
     const shared = (t: number): number[] => [counter, batch * perBatch, perBatch, cols, ...params(t)];
-    this.pool ??= new GemmPool(this.heap, this.module, this.threads - 1);
     for (let t = 1; t < threads; t++) this.pool.post(t - 1, shared(t));
     kern.gemmShared(...shared(0));
     for (let t = 1; t < threads; t++) this.pool.wait(t - 1);
+  }
+
+  /**
+   * Σ_b over `threads` batch ranges: thread t sums its range into its own partial matrix (thread 0
+   * into `out`), each with its own counter and a single chunk; then the partials are added to out.
+   */
+  private runSummed(params: (t: number) => number[], batch: number, threads: number,
+    strideABytes: number, strideBBytes: number, out: number, size: number): void {
+    const pool = this.pool as GemmPool;
+    const partials = Array.from({ length: threads - 1 }, () => this.heap.alloc(size));
+    try {
+      const counters = new Int32Array(this.heap.memory.buffer, this.counter.offset, threads);
+      const call = (t: number): number[] => {
+        const from = Math.floor((t * batch) / threads);
+        const to = Math.floor(((t + 1) * batch) / threads);
+        const p = params(t);
+        p[0] += from * strideABytes;
+        p[1] += from * strideBBytes;
+        if (t > 0) p[2] = partials[t - 1].offset;
+        p[3] = to - from;
+        counters[t] = 0;
+        return [this.counter.offset + 4 * t, 1, 1, p[9], ...p];
+      };
+      const calls = Array.from({ length: threads }, (_, t) => call(t));
+      for (let t = 1; t < threads; t++) pool.post(t - 1, calls[t]);
+      this.k.gemmShared(...calls[0]);
+      for (let t = 1; t < threads; t++) pool.wait(t - 1);
+      const f32 = this.heap.f32;
+      const o = out >>> 2;
+      for (const part of partials) {
+        const q = part.index;
+        for (let i = 0; i < size; i++) f32[o + i] += f32[q + i];
+      }
+    } finally {
+      for (const part of partials) this.heap.free(part);
+    }
   }
 
   /** Stops the worker threads, if any were started. */

@@ -6,7 +6,7 @@
  * This folder is the only code that imports `gpu.js`.
  */
 import type { IKernelRunShortcut, Texture } from 'gpu.js';
-import type { Backend, FloatArray, Handle } from '../backend.ts';
+import { type Backend, type FloatArray, type Handle, matmulOutputSize } from '../backend.ts';
 import { kernels, maxConcatInputs, type KernelSpec } from './kernels.ts';
 import {
   checkKernelMode, gpuJsModes, isGlMode, openGpu, runsHeadlessGl, type GpuJsMode,
@@ -140,6 +140,12 @@ export function createGpuJsBackend(mode: GpuJsMode): GpuJsBackend {
 
     where: (cond, a, b, size) => run(k.where(size), [cond, a, b]),
 
+    reduceAxis(op, x, outer, size, inner) {
+      if (outer * inner === 0) return empty();
+      if (!(size >= 1)) throw new RangeError(`reduceAxis: size ${size} must be ≥ 1`);
+      return run(k.reduceAxis(op, outer, size, inner), [x]);
+    },
+
     reduceLast(op, x, outer, inner) {
       if (outer === 0) return empty();
       if (inner === 0) return fill(outer, op === 'sum' ? 0 : -Infinity);
@@ -147,8 +153,8 @@ export function createGpuJsBackend(mode: GpuJsMode): GpuJsBackend {
     },
 
     matmul(a, b, spec) {
-      const size = spec.batch * spec.m * spec.n;
-      if (size > 0 && spec.k === 0) return fill(size, 0);
+      const size = matmulOutputSize(spec);
+      if (size > 0 && (spec.k === 0 || spec.batch === 0)) return fill(size, 0);
       return run(k.matmul(spec), [a, b]);
     },
 

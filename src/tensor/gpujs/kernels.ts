@@ -6,7 +6,7 @@
  * Argument order is fixed per kernel: the input buffers first, then scalar arguments (pad values,
  * which may be ±Infinity and so cannot be shader literals).
  */
-import type { BinaryOp, Im2colSpec, MatmulSpec, ReduceOp, UnaryOp } from '../backend.ts';
+import { type BinaryOp, type Im2colSpec, matmulOutputSize, type MatmulSpec, type ReduceOp, type UnaryOp } from '../backend.ts';
 import {
   binaryBody, collapseDims, constant, dot, unaryBody, unravel, type Constants,
 } from './codegen.ts';
@@ -83,6 +83,27 @@ export const kernels = (t: CodegenTarget) => ({
     }),
   }),
 
+  /** size ≥ 1: x as [outer, size, inner], one thread per output element. */
+  reduceAxis: (op: ReduceOp, outer: number, size: number, inner: number): KernelSpec => ({
+    key: `reduceAxis:${op}:${outer}:${size}:${inner}`, size: outer * inner,
+    make: () => {
+      const c: Constants = {};
+      const n = constant(c, 'size', size);
+      const w = constant(c, 'inner', inner);
+      const source = fn(['x'], [
+        'let i = this.thread.x;',
+        `let o = Math.floor(i / ${w});`,
+        `let base = o * ${n} * ${w} + (i - o * ${w});`,
+        'let acc = x[base];',
+        `for (let k = 1; k < ${n}; k++) {`,
+        op === 'max' ? `acc = Math.max(acc, x[base + k * ${w}]);` : `acc += x[base + k * ${w}];`,
+        '}',
+        'return acc;',
+      ]);
+      return { source, constants: c };
+    },
+  }),
+
   /** inner ≥ 1. */
   reduceLast: (op: ReduceOp, outer: number, inner: number): KernelSpec => ({
     key: `reduceLast:${op}:${outer}:${inner}`, size: outer,
@@ -101,26 +122,31 @@ export const kernels = (t: CodegenTarget) => ({
     },
   }),
 
-  /** k ≥ 1. One thread per output element, a constant-bounded loop over k. */
+  /** k ≥ 1. One thread per output element, a constant-bounded loop over k (and the batch, when summed). */
   matmul: (s: MatmulSpec): KernelSpec => ({
-    key: `matmul:${s.batch}:${s.m}:${s.k}:${s.n}:${s.transA}:${s.transB}:${s.strideA}:${s.strideB}`,
-    size: s.batch * s.m * s.n,
+    key: `matmul:${s.batch}:${s.m}:${s.k}:${s.n}:${s.transA}:${s.transB}:${s.strideA}:${s.strideB}:${s.sumBatch === true}`,
+    size: matmulOutputSize(s),
     make: () => {
       const c: Constants = {};
       const [M, K, N] = [constant(c, 'm', s.m), constant(c, 'k', s.k), constant(c, 'n', s.n)];
-      const batched = s.batch > 1;
+      const summed = s.sumBatch === true && s.batch > 1;
+      const batched = s.batch > 1 && !summed;
       const [row, col] = batched ? ['i1', 'i2'] : ['i0', 'i1'];
-      const aBase = batched && s.strideA !== 0 ? `i0 * ${constant(c, 'strideA', s.strideA)} + ` : '';
-      const bBase = batched && s.strideB !== 0 ? `i0 * ${constant(c, 'strideB', s.strideB)} + ` : '';
-      const source = fn(['xa', 'xb'], [
-        'let i = this.thread.x;',
-        unravel('i', batched ? [constant(c, 'batch', s.batch), M, N] : [M, N], 'i', t.gl),
+      const b = summed ? 'bi' : 'i0';
+      const aBase = s.batch > 1 && s.strideA !== 0 ? `${b} * ${constant(c, 'strideA', s.strideA)} + ` : '';
+      const bBase = s.batch > 1 && s.strideB !== 0 ? `${b} * ${constant(c, 'strideB', s.strideB)} + ` : '';
+      const inner = [
         `let aOff = ${aBase}${s.transA ? row : `${row} * ${K}`};`,
         `let bOff = ${bBase}${s.transB ? `${col} * ${K}` : col};`,
-        'let acc = 0.0;',
         `for (let k = 0; k < ${K}; k++) {`,
         `acc += xa[aOff + ${s.transA ? `k * ${M}` : 'k'}] * xb[bOff + ${s.transB ? 'k' : `k * ${N}`}];`,
         '}',
+      ];
+      const source = fn(['xa', 'xb'], [
+        'let i = this.thread.x;',
+        unravel('i', batched ? [constant(c, 'batch', s.batch), M, N] : [M, N], 'i', t.gl),
+        'let acc = 0.0;',
+        ...(summed ? [`for (let bi = 0; bi < ${constant(c, 'batch', s.batch)}; bi++) {`, ...inner, '}'] : inner),
         'return acc;',
       ]);
       return { source, constants: c };

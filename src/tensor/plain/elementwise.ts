@@ -122,3 +122,25 @@ export const reduceLast = (op: ReduceOp, x: FloatArray, out: FloatArray, inner: 
     throw new RangeError(`plain reduceLast: unknown op ${String(op satisfies never)}`);
   }
 };
+
+/**
+ * x as [outer, size, inner] reduced over the middle axis, each output accumulated in a double in
+ * order of the middle index (the same order and precision as reduceLast). size ≥ 1.
+ */
+export const reduceAxis = (op: ReduceOp, x: FloatArray, out: FloatArray, outer: number, size: number, inner: number): void => {
+  checkLength('reduceAxis', 'x', x, outer * size * inner);
+  checkLength('reduceAxis', 'out', out, outer * inner);
+  if (op !== 'sum' && op !== 'max') throw new RangeError(`reduceAxis: unknown op ${String(op satisfies never)}`);
+  if (!(size >= 1)) throw new RangeError(`reduceAxis: size ${size} must be ≥ 1`);
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    const base = o * size * inner;
+    for (let i = 0; i < inner; i++) acc[i] = x[base + i];
+    for (let j = 1; j < size; j++) {
+      const row = base + j * inner;
+      if (op === 'sum') for (let i = 0; i < inner; i++) acc[i] += x[row + i];
+      else for (let i = 0; i < inner; i++) acc[i] = Math.max(acc[i], x[row + i]);
+    }
+    out.set(acc, o * inner);
+  }
+};

@@ -7,9 +7,9 @@
  * `precision: 64` (backend name `plain64`) for finite-difference gradient checks. Kernels compute in
  * doubles and round once when they store.
  */
-import type { Backend, FloatArray, Handle } from '../backend.ts';
+import { type Backend, type FloatArray, type Handle, matmulOutputSize } from '../backend.ts';
 import { im2col, im2colSize, col2im, imageSize } from './conv.ts';
-import { binary, reduceLast, unary, where } from './elementwise.ts';
+import { binary, reduceAxis, reduceLast, unary, where } from './elementwise.ts';
 import { checkLength, sizeOfShape } from './indexing.ts';
 import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { matmul } from './matmul.ts';
@@ -94,7 +94,10 @@ export const createPlainBackend = (opts: PlainBackendOptions = {}): Backend => {
     reduceLast: (op, x, outer, inner) => fresh(outer,
       (out) => reduceLast(op, buffer(x), out, inner)),
 
-    matmul: (a, b, spec) => fresh(spec.batch * spec.m * spec.n,
+    reduceAxis: (op, x, outer, size, inner) => fresh(outer * inner,
+      (out) => reduceAxis(op, buffer(x), out, outer, size, inner)),
+
+    matmul: (a, b, spec) => fresh(matmulOutputSize(spec),
       (out) => matmul(buffer(a), buffer(b), out, spec)),
 
     strided: (x, outShape, strides, offset) => fresh(sizeOfShape(outShape),

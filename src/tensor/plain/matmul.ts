@@ -20,7 +20,7 @@
  * A block of MC packed rows of A (≤ 256 KiB) stays in L2 while every B panel of the current column
  * block passes over it; each B panel (k × NR) is reused from L1 across the A panels of the block.
  */
-import type { FloatArray, MatmulSpec } from '../backend.ts';
+import { type FloatArray, matmulOutputSize, type MatmulSpec } from '../backend.ts';
 import { checkLength } from './indexing.ts';
 
 const MR = 2;
@@ -123,7 +123,18 @@ export const matmul = (a: FloatArray, b: FloatArray, out: FloatArray, spec: Matm
   if (batch === 0 || m === 0 || n === 0) return;
   checkLength('matmul', 'a', a, (batch - 1) * strideA + m * k);
   checkLength('matmul', 'b', b, (batch - 1) * strideB + k * n);
-  checkLength('matmul', 'out', out, batch * m * n);
+  checkLength('matmul', 'out', out, matmulOutputSize(spec));
+  if (spec.sumBatch && batch > 1) {
+    // Each product into a scratch matrix, added up in batch order.
+    const one = { ...spec, batch: 1, sumBatch: false };
+    const part = out.slice(0, m * n);
+    matmul(a, b, out, one);
+    for (let bi = 1; bi < batch; bi++) {
+      matmul(a.subarray(bi * strideA), b.subarray(bi * strideB), part, one);
+      for (let i = 0; i < m * n; i++) out[i] += part[i];
+    }
+    return;
+  }
   if (m < MR || n < NR || m * n * k <= directLimit || k > maxPackedK) {
     for (let bi = 0; bi < batch; bi++) direct(a, bi * strideA, b, bi * strideB, out, bi * m * n, spec);
     return;

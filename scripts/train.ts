@@ -1,5 +1,6 @@
 /**
- * Trains a denoising diffusion model on MNIST: `npx tsx scripts/train.ts [--preset quick] [flags]`.
+ * Trains a denoising diffusion model on MNIST, Fashion-MNIST or a folder of the user's images (`--image-folder DIR`):
+ * `npx tsx scripts/train.ts [--preset quick] [flags]`.
  * `--help` lists every flag. Writes checkpoints, metrics.jsonl, sample grids and a loss curve to
  * the output folder; `--resume DIR` continues a run exactly; Ctrl-C saves a checkpoint and exits.
  */
@@ -7,6 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { setBackend } from '../src/tensor/engine.ts';
 import { fold, key as makeKey, keyFromJSON, keyToJSON, split } from '../src/tensor/random.ts';
 import { dispose, treeTensors, tidy, toFloat32 } from '../src/tensor/tensor.ts';
@@ -14,7 +16,8 @@ import { tensor } from '../src/ops/create.ts';
 import { mapTree } from '../src/grad/tree.ts';
 import { adam, type AdamState } from '../src/grad/optim.ts';
 import { scheduleFromConfig } from '../src/ddpm/schedule.ts';
-import { loadFashionMnist, loadMnist } from '../src/io/mnist.ts';
+import { type ImageDataset, loadFashionMnist, loadMnist } from '../src/io/mnist.ts';
+import { type ImageFolderDataset, loadImageFolder } from '../src/io/image-folder.ts';
 import { encodePng, makeGrid, plotLossCurve } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
 import { configFromArgs, flagHelp, type TrainConfig } from '../src/train/config.ts';
@@ -31,7 +34,7 @@ const die = (msg: string): never => {
 };
 
 /** Fields a resumed run may not change: the loss sequence after resume must equal an uninterrupted run's. */
-const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageSize', 'lr', 'ema', 'objective', 'minSnr', 'condDrop'];
+const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageFolder', 'imageSize', 'lr', 'ema', 'objective', 'minSnr', 'condDrop'];
 
 /**
  * The training loop runs in a worker thread so that the main thread stays free to take Ctrl-C at
@@ -64,9 +67,10 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
   }
   const net = network(cfg.network);
   const schedule = scheduleFromConfig(cfg.schedule);
-  const load = cfg.dataset === 'mnist' ? loadMnist : loadFashionMnist;
-  const ds = await load('train', cfg.dataDir ? { dir: cfg.dataDir } : {})();
+  const ds = await loadData(cfg, net.channels)();
   if (E.isLeft(ds)) return die(ds.left.message);
+  const labelsOk = checkLabels(cfg, ds.right, net.numClasses);
+  if (E.isLeft(labelsOk)) return die(labelsOk.left);
   const data = scaleImages(ds.right, cfg.imageSize);
   const perEpoch = batchesPerEpoch(data.count, cfg.batch);
   const totalSteps = cfg.steps ?? cfg.epochs * perEpoch;
@@ -99,6 +103,7 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
   const metricsPath = join(cfg.out, 'metrics.jsonl');
   truncateMetrics(metricsPath, run.step);
   const progress = progressWriter();
+  progress.log(`data: ${describeData(cfg, ds.right)}`);
   progress.log(`${resumed ? `resuming at step ${run.step}` : 'training'}: preset ${cfg.preset}, ${paramCount(weights)} parameters, ${totalSteps} steps of batch ${cfg.batch} (${perEpoch} per epoch), backend ${cfg.backend}, output ${cfg.out}`);
 
   const checkpoint = async (): Promise<void> => {
@@ -188,6 +193,33 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
   await sampleGrid('samples.png');
   progress.log(`done: ${run.step} steps in ${run.elapsedSec.toFixed(0)} s; final smoothed loss ${smooth.toFixed(4)}; wrote ${cfg.out}/samples.png, loss.png, metrics.jsonl and checkpoints/`);
 };
+
+/** The training images: an IDX dataset, or the image folder read at the run's size and channels. */
+const loadData = (cfg: TrainConfig, channels: number): TE.TaskEither<Error, ImageDataset | ImageFolderDataset> =>
+  cfg.imageFolder !== null
+    ? loadImageFolder(cfg.imageFolder, { size: cfg.imageSize, channels: channels === 1 ? 1 : 3 })
+    : (cfg.dataset === 'mnist' ? loadMnist : loadFashionMnist)('train', cfg.dataDir ? { dir: cfg.dataDir } : {});
+
+const isFolder = (ds: ImageDataset | ImageFolderDataset): ds is ImageFolderDataset => 'classes' in ds;
+
+/** A class-conditional net needs a class per label: a folder's class subfolders must number exactly numClasses. */
+const checkLabels = (cfg: TrainConfig, ds: ImageDataset | ImageFolderDataset, numClasses: number): E.Either<string, void> => {
+  if (numClasses === 0) return E.right(undefined);
+  const fix = (k: number) => `the network has numClasses = ${numClasses}; pass --network-json '{"numClasses":${k}}'`;
+  if (isFolder(ds)) {
+    if (ds.classes.length === 0) return E.left(`${cfg.imageFolder} has no class subfolders, but a class-conditional network needs one subfolder of images per class (or use an unconditional preset)`);
+    if (ds.classes.length !== numClasses) return E.left(`${cfg.imageFolder} has ${ds.classes.length} class subfolders (${ds.classes.join(', ')}), but ${fix(ds.classes.length)}`);
+    return E.right(undefined);
+  }
+  const top = ds.labels.reduce((m, l) => Math.max(m, l), 0);
+  return top < numClasses ? E.right(undefined) : E.left(`${cfg.dataset} has labels up to ${top}, but ${fix(top + 1)}`);
+};
+
+const describeData = (cfg: TrainConfig, ds: ImageDataset | ImageFolderDataset): string =>
+  isFolder(ds)
+    ? `${ds.count} images of ${ds.channels === 3 ? 'RGB' : 'gray'} ${cfg.imageSize}×${cfg.imageSize} from ${cfg.imageFolder}` +
+      (ds.classes.length > 0 ? `, ${ds.classes.length} classes: ${ds.classes.map((c, i) => `${i} ${c}`).join(', ')}` : '')
+    : `${cfg.dataset}, ${ds.count} images at ${cfg.imageSize}×${cfg.imageSize}`;
 
 const copyWeights = (w: Weights): Weights => ({ params: mapTree(w.params, (t) => tensor(toFloat32(t), t.shape)), state: w.state });
 

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { configFromArgs, defaultPreset, presets, TrainConfig } from '../src/train/config.ts';
-import { network } from '../src/train/network.ts';
+import { configFromArgs, decodeSavedConfig, defaultPreset, presets, TrainConfig } from '../src/train/config.ts';
+import { network, networkChannels } from '../src/train/network.ts';
 import { countParams } from '../src/layers/index.ts';
 import * as R from '../src/tensor/random.ts';
 
@@ -58,5 +58,41 @@ describe('train config', () => {
     expect(error(['--preset', 'seed', '--image-size', '28'])).toMatch(/"imageSize": .*not divisible by 16/);
     expect(error(['--sample-steps', '5000'])).toMatch(/"sampleSteps": 5000 sampling steps exceed T/);
     expect(error(['--steps'])).toMatch(/"steps": missing value/);
+  });
+
+  it('--image-folder is the folder dataset, RGB by default; --channels sets the network\'s channels', () => {
+    const config = (argv: string[]) => {
+      const r = parse(argv);
+      if (E.isLeft(r)) throw r.left;
+      return r.right.config;
+    };
+    const rgb = config(['--preset', 'tiny', '--image-folder', 'pics']);
+    expect([rgb.dataset, rgb.imageFolder, networkChannels(rgb.network)]).toEqual(['folder', 'pics', 3]);
+    expect(network(rgb.network).channels).toBe(3);
+    expect(networkChannels(config(['--image-folder', 'pics', '--channels', '1']).network)).toBe(1);
+    expect(networkChannels(config(['--image-folder', 'pics', '--network-json', '{"inChannels":1}']).network)).toBe(1);
+    const seed = config(['--preset', 'seed', '--image-folder', 'pics']).network;
+    expect(seed.kind === 'simple' && [seed.simple.inChannels, seed.simple.outChannels]).toEqual([3, 3]);
+    const mnist = config([]);
+    expect([mnist.dataset, mnist.imageFolder, networkChannels(mnist.network)]).toEqual(['mnist', null, 1]);
+    // a resumed run keeps its saved network: no RGB default on top of it
+    const resumed = configFromArgs(['--image-folder', 'pics'], { ...config(['--image-folder', 'pics', '--channels', '1']), out: 'x' });
+    expect(E.isRight(resumed) && networkChannels(resumed.right.config.network)).toBe(1);
+  });
+
+  it('refuses channel and dataset combinations that cannot train', () => {
+    expect(error(['--channels', '3'])).toMatch(/"network": mnist is grayscale: the network must take 1 channel, not 3/);
+    expect(error(['--image-folder', 'pics', '--channels', '2'])).toMatch(/"channels": expected 1 \(gray\) or 3 \(RGB\), got "2"/);
+    expect(error(['--dataset', 'folder'])).toMatch(/"imageFolder": the folder dataset needs --image-folder DIR/);
+    expect(error(['--dataset', 'mnist', '--image-folder', 'pics'])).toMatch(/"imageFolder": .*the dataset is "mnist"/);
+    expect(error(['--image-folder', 'pics', '--data-dir', 'idx'])).toMatch(/"dataDir": is the IDX datasets' folder/);
+    expect(error(['--preset', 'seed', '--image-folder', 'pics', '--network-json', '{"inChannels":3}'])).toMatch(/"outChannels": the seed network must predict as many channels as it takes \(3\)/);
+  });
+
+  it('configs saved before image folders existed still load, as the IDX dataset they were', () => {
+    const { imageFolder: _, ...old } = { ...presets.tiny, out: 'runs/tiny' };
+    const r = decodeSavedConfig('config.json', JSON.parse(JSON.stringify(old)));
+    if (E.isLeft(r)) throw r.left;
+    expect([r.right.dataset, r.right.imageFolder]).toEqual(['mnist', null]);
   });
 });

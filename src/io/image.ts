@@ -1,7 +1,7 @@
 /**
  * Pictures: sample grids laid out like torchvision's `make_grid` + `save_image`, PNG
- * encoding, and reading user images into [-1, 1] CHW floats. The pixel math is pure; only
- * `encodePng` and the `decodeImage*` functions touch jimp.
+ * encoding, and reading user images into CHW bytes or [-1, 1] floats. The pixel math is pure; only
+ * `encodePng` and the `decodeImage*` / `readImage*` functions touch jimp.
  */
 import { Jimp } from 'jimp';
 import { pipe } from 'fp-ts/lib/function.js';
@@ -85,9 +85,17 @@ export const encodePng = async (rgba: Uint8Array, width: number, height: number)
 };
 
 export interface ImageReadOptions {
-  /** resize to size × size, scaling to cover and cropping the centre */
+  /** make the image size × size: crop the centred square of the short side, then resize it */
   readonly size?: number;
   readonly channels: 1 | 3;
+}
+
+/** Channel-first bytes 0…255: `data[c·height·width + y·width + x]`. */
+export interface ChwBytes {
+  readonly data: Uint8Array;
+  readonly channels: 1 | 3;
+  readonly height: number;
+  readonly width: number;
 }
 
 /** Channel-first floats in [-1, 1]: `data[c·height·width + y·width + x]`. */
@@ -100,31 +108,45 @@ export interface ChwImage {
 
 type JimpImage = Awaited<ReturnType<typeof Jimp.read>>;
 
-/** RGB → CHW in [-1, 1]; gray is ITU-R 601 luma, as PIL's `convert('L')`. Alpha is ignored. */
-const toChw = (image: JimpImage, channels: 1 | 3): ChwImage => {
+/** RGB → CHW bytes; gray is ITU-R 601 luma rounded, as PIL's `convert('L')`. Alpha is ignored (as `convert('RGB')`). */
+const toChwBytes = (image: JimpImage, channels: 1 | 3): ChwBytes => {
   const { width, height, data: rgba } = image.bitmap;
   const plane = width * height;
-  const data = new Float32Array(channels * plane);
+  const data = new Uint8Array(channels * plane);
   for (let i = 0; i < plane; i++) {
     const [r, g, b] = [rgba[4 * i]!, rgba[4 * i + 1]!, rgba[4 * i + 2]!];
-    if (channels === 1) data[i] = Math.round((r * 299 + g * 587 + b * 114) / 1000) / 127.5 - 1;
+    if (channels === 1) data[i] = Math.round((r * 299 + g * 587 + b * 114) / 1000);
     else {
-      data[i] = r / 127.5 - 1;
-      data[plane + i] = g / 127.5 - 1;
-      data[2 * plane + i] = b / 127.5 - 1;
+      data[i] = r;
+      data[plane + i] = g;
+      data[2 * plane + i] = b;
     }
   }
   return { data, channels, height, width };
 };
 
-const prepare = (image: JimpImage, { size, channels }: ImageReadOptions): ChwImage => {
-  if (size !== undefined) image.cover({ w: size, h: size });
-  return toChw(image, channels);
+/** Bytes → [-1, 1] (ToTensor, then Normalize(0.5, 0.5)). */
+const toUnit = ({ data, ...dims }: ChwBytes): ChwImage => ({ data: Float32Array.from(data, (v) => v / 127.5 - 1), ...dims });
+
+/**
+ * torchvision's `CenterCrop(min(h, w))` then `Resize(size)`: the centred square of the short side
+ * (an odd leftover goes to the right/bottom), resized with jimp's default resampler, which
+ * averages areas when shrinking (so photos do not alias) and is bilinear when enlarging.
+ */
+const squareAndResize = (image: JimpImage, size: number): JimpImage => {
+  const { width, height } = image.bitmap;
+  const side = Math.min(width, height);
+  if (width !== height) image.crop({ x: Math.floor((width - side) / 2), y: Math.floor((height - side) / 2), w: side, h: side });
+  if (side !== size) image.resize({ w: size, h: size });
+  return image;
 };
+
+const prepare = (image: JimpImage, { size, channels }: ImageReadOptions): ChwBytes =>
+  toChwBytes(size === undefined ? image : squareAndResize(image, size), channels);
 
 /** Decodes PNG, JPEG, BMP, GIF or TIFF bytes. */
 export const decodeImage = async (bytes: Uint8Array, opts: ImageReadOptions): Promise<ChwImage> =>
-  prepare(await Jimp.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), opts);
+  toUnit(prepare(await Jimp.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), opts));
 
 /** Reads an image file as CHW floats in [-1, 1]; rejects with a `FileError` naming the file. */
 export const decodeImageFile = async (path: string, opts: ImageReadOptions): Promise<Float32Array> => {
@@ -133,12 +155,19 @@ export const decodeImageFile = async (path: string, opts: ImageReadOptions): Pro
   return result.right.data;
 };
 
-/** As `decodeImageFile`, with the dimensions, and the failure as a value. */
-export const readImageFile = (path: string, opts: ImageReadOptions): TE.TaskEither<FileError, ChwImage> =>
+/**
+ * An image file as CHW bytes (with `size`: the centred square, resized; see `squareAndResize`);
+ * a missing, corrupt or unsupported file is a `FileError` naming it.
+ */
+export const readImageBytes = (path: string, opts: ImageReadOptions): TE.TaskEither<FileError, ChwBytes> =>
   TE.tryCatch(
     async () => prepare(await Jimp.read(path), opts),
     e => new FileError(path, `cannot read the image: ${e instanceof Error ? e.message : String(e)}`, e),
   );
+
+/** As `decodeImageFile`, with the dimensions, and the failure as a value. */
+export const readImageFile = (path: string, opts: ImageReadOptions): TE.TaskEither<FileError, ChwImage> =>
+  pipe(readImageBytes(path, opts), TE.map(toUnit));
 
 /** Encodes and writes atomically: a viewer never sees half a PNG. */
 export const writePng = (path: string, image: RgbaImage): TE.TaskEither<FileError, void> =>

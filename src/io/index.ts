@@ -7,3 +7,4 @@ export * from './idx.ts';
 export * from './mnist.ts';
 export * from './image.ts';
 export { plotArea } from './plot.ts';
+export * from './image-folder.ts';

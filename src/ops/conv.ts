@@ -6,9 +6,9 @@
 import type { Im2colSpec } from '../tensor/backend.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { ShapeError } from '../tensor/shape.ts';
-import { emit } from './core.ts';
+import { emit, rematerialised } from './core.ts';
 import { add } from './elementwise.ts';
-import { matmul } from './matmul.ts';
+import { matmul, matmulSumBatch } from './matmul.ts';
 import { max, mean } from './reduce.ts';
 import { broadcastTo, reshape } from './shape.ts';
 
@@ -52,9 +52,23 @@ export const conv2d = (x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (ci !== c) throw new ShapeError('conv2d', [x.shape, weight.shape], `input has ${c} channels, weight expects ${ci}`);
   const spec = specFor('conv2d', n, c, h, w, [kh, kw], opts);
   const pointwise = kh === 1 && kw === 1 && spec.strideH === 1 && spec.strideW === 1 && spec.padH === 0 && spec.padW === 0;
-  const cols = pointwise ? reshape(x, [n, c, h * w]) : im2col(x, spec);
-  const y = reshape(matmul(reshape(weight, [o, c * kh * kw]), cols), [n, o, spec.oh, spec.ow]);
+  const w2 = reshape(weight, [o, c * kh * kw]);
+  const y = reshape(pointwise ? matmul(w2, reshape(x, [n, c, h * w])) : patchProduct(x, w2, spec), [n, o, spec.oh, spec.ow]);
   return bias ? add(y, reshape(bias, [1, o, 1, 1])) : y;
+};
+
+/**
+ * w2 [o, c·kh·kw] times the patch columns of x → [n, o, oh·ow]. The columns are kh·kw times the
+ * image, so they are not kept for the backward pass: it builds them again from x (a fraction of the
+ * matmul's cost) for the weight gradient, Σ_b g_b·cols_bᵀ, while x's gradient is col2im(w2ᵀ·g).
+ */
+const patchProduct = (x: Tensor, w2: Tensor, spec: Im2colSpec): Tensor => {
+  const [o, ck] = w2.shape;
+  const p = spec.oh * spec.ow;
+  return rematerialised([x, w2], () => matmul(w2, im2col(x, spec)), (g, [needX, needW]) => [
+    needX ? col2im(matmul(w2, g, true, false), spec) : null,
+    needW ? matmulSumBatch(g, im2col(x, spec), spec.n, o, p, ck, false, true) : null,
+  ]);
 };
 
 export interface ConvTransposeOptions extends ConvOptions {

@@ -1,8 +1,8 @@
 /** The one place an op's output tensor is made: backend checks, the kernel call, and the grad node. */
 import type { Backend, Handle } from '../tensor/backend.ts';
-import { fromHandle, handleOf, type Tensor } from '../tensor/tensor.ts';
+import { fromHandle, handleOf, shareStorage, type Tensor, tidy } from '../tensor/tensor.ts';
 import type { Shape } from '../tensor/shape.ts';
-import { nodeFor } from '../grad/tape.ts';
+import { nodeFor, notRecording } from '../grad/tape.ts';
 
 /** The backend shared by all inputs; mixing backends is a programmer error. */
 export const backendOf = (op: string, inputs: readonly Tensor[]): Backend => {
@@ -30,4 +30,21 @@ export const emit = (
   const node = nodeFor(inputs, (g) => vjp(g, out as Tensor));
   out = fromHandle(b, h, shape, node);
   return out;
+};
+
+/**
+ * An op composed of other ops whose intermediates the tape must not keep alive: `forward` runs
+ * unrecorded in its own scope, so only its result survives, and `vjp` recomputes what it needs
+ * from the inputs (rematerialisation). `needs[i]` says whether input i wants a cotangent, so the
+ * vjp can skip work (it returns null there).
+ */
+export const rematerialised = (
+  inputs: readonly Tensor[],
+  forward: () => Tensor,
+  vjp: (g: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[],
+): Tensor => {
+  const y = notRecording(() => tidy(forward));
+  const needs = inputs.map((t) => t.node !== null);
+  const node = nodeFor(inputs, (g) => vjp(g, needs));
+  return node ? shareStorage(y, y.shape, node) : y;
 };

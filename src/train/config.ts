@@ -9,14 +9,15 @@ import * as t from 'io-ts';
 import { decodeWith, numberWhere, oneOf } from '../io/codec.ts';
 import { FormatError } from '../io/errors.ts';
 import { ScheduleConfig } from '../ddpm/schedule.ts';
-import { namedNetworks, NetworkConfig } from './network.ts';
+import { namedNetworks, NetworkConfig, networkChannels, withChannels } from './network.ts';
 import { NonNegativeInt, PositiveInt } from '../layers/config.ts';
 import type { UnetConfig } from '../layers/unet.ts';
 
 const PositiveNumber = numberWhere('PositiveNumber', 'a finite number > 0', (n) => Number.isFinite(n) && n > 0);
 const UnitInterval = numberWhere('UnitInterval', 'a number in [0, 1)', (n) => n >= 0 && n < 1);
 
-export const datasets = ['mnist', 'fashion-mnist'] as const;
+/** `folder`: the user's own images from `imageFolder` (see src/io/image-folder.ts) */
+export const datasets = ['mnist', 'fashion-mnist', 'folder'] as const;
 
 export const TrainConfig = t.exact(t.type({
   /** the preset this config started from (informational) */
@@ -25,6 +26,8 @@ export const TrainConfig = t.exact(t.type({
   dataset: oneOf('a dataset', datasets),
   /** folder with the dataset's IDX files (default: the installed package or Debian's folder) */
   dataDir: t.union([t.string, t.null]),
+  /** the `folder` dataset's images: files directly in it, or one subfolder per class (null for the IDX datasets) */
+  imageFolder: t.union([t.string, t.null]),
   /** images are resized to imageSize × imageSize (28 keeps MNIST as it is; the seed network needs 32) */
   imageSize: PositiveInt,
   schedule: ScheduleConfig,
@@ -60,7 +63,7 @@ export const TrainConfig = t.exact(t.type({
 export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 
 const common = {
-  dataset: 'mnist' as const, dataDir: null, seed: 0, backend: 'fast', logEvery: 10,
+  dataset: 'mnist' as const, dataDir: null, imageFolder: null, seed: 0, backend: 'fast', logEvery: 10,
   checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null, objective: 'eps' as const, minSnr: 0, condDrop: 0.1,
 };
 
@@ -105,6 +108,8 @@ export const flagHelp: readonly (readonly [string, string])[] = [
   ['--network-json JSON', 'fields of the network config to override, e.g. \'{"baseChannels":24}\''],
   ['--dataset NAME', datasets.join(' | ')],
   ['--data-dir DIR', 'folder with the dataset IDX files'],
+  ['--image-folder DIR', 'train on your own .png/.jpg images: in DIR, or one subfolder per class (sets --dataset folder)'],
+  ['--channels 1|3', 'image channels: 1 gray, 3 RGB (default 3 with --image-folder, 1 for MNIST)'],
   ['--image-size N', 'resize images to N×N'],
   ['--schedule KIND', 'linear | cosine | sigmoid'],
   ['--timesteps T', 'number of diffusion steps'],
@@ -130,7 +135,7 @@ export const flagHelp: readonly (readonly [string, string])[] = [
 
 /** Flags that map one-to-one onto top-level config fields, with how to parse their value. */
 const simpleFlags: Readonly<Record<string, readonly [keyof TrainConfig, 'number' | 'string' | 'nullableNumber']>> = {
-  dataset: ['dataset', 'string'], 'data-dir': ['dataDir', 'string'], 'image-size': ['imageSize', 'number'],
+  dataset: ['dataset', 'string'], 'data-dir': ['dataDir', 'string'], 'image-folder': ['imageFolder', 'string'], 'image-size': ['imageSize', 'number'],
   epochs: ['epochs', 'number'], steps: ['steps', 'nullableNumber'], batch: ['batch', 'number'], lr: ['lr', 'number'],
   ema: ['ema', 'number'], objective: ['objective', 'string'], 'min-snr': ['minSnr', 'number'], 'cond-drop': ['condDrop', 'number'], seed: ['seed', 'number'], backend: ['backend', 'string'], out: ['out', 'string'],
   'log-every': ['logEvery', 'number'], 'checkpoint-every': ['checkpointEvery', 'number'], 'sample-every': ['sampleEvery', 'number'],
@@ -172,7 +177,7 @@ const tokenize = (argv: readonly string[]): E.Either<FormatError, Map<string, st
   return E.right(out);
 };
 
-const knownFlags = new Set([...Object.keys(simpleFlags), 'preset', 'network', 'network-json', 'schedule', 'timesteps', 'beta-start', 'beta-end', 'resume', 'help']);
+const knownFlags = new Set([...Object.keys(simpleFlags), 'channels', 'preset', 'network', 'network-json', 'schedule', 'timesteps', 'beta-start', 'beta-end', 'resume', 'help']);
 
 /**
  * CLI flags → a validated config: the preset's fields, then every flag on top, then the codec.
@@ -197,8 +202,8 @@ export const configFromArgs = (argv: readonly string[], base?: TrainConfig): E.E
       raw.network = net;
     }
     const netJson = flags.get('network-json');
+    let over: unknown;
     if (netJson !== undefined) {
-      let over: unknown;
       try {
         over = JSON.parse(netJson);
       } catch (e) {
@@ -206,6 +211,15 @@ export const configFromArgs = (argv: readonly string[], base?: TrainConfig): E.E
       }
       const net = raw.network as NetworkConfig;
       raw.network = net.kind === 'unet' ? { ...net, unet: { ...net.unet, ...(over as object) } } : { ...net, simple: { ...net.simple, ...(over as object) } };
+    }
+    // a folder run is the folder dataset, in RGB unless the flags say otherwise (a resumed run keeps its network)
+    if (flags.has('image-folder') && !flags.has('dataset')) raw.dataset = 'folder';
+    const channels = flags.get('channels');
+    if (channels !== undefined) {
+      if (channels !== '1' && channels !== '3') return fail(['channels'], `expected 1 (gray) or 3 (RGB), got "${channels}"`);
+      raw.network = withChannels(raw.network as NetworkConfig, Number(channels));
+    } else if (base === undefined && raw.dataset === 'folder' && !(typeof over === 'object' && over !== null && 'inChannels' in over)) {
+      raw.network = withChannels(raw.network as NetworkConfig, 3);
     }
     const kind = flags.get('schedule');
     const T = flags.get('timesteps');
@@ -231,6 +245,18 @@ export const configFromArgs = (argv: readonly string[], base?: TrainConfig): E.E
 const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainConfig> => {
   if (c.sampleSteps > c.schedule.T) return fail(['sampleSteps'], `${c.sampleSteps} sampling steps exceed T = ${c.schedule.T}`);
   if (c.network.kind === 'simple' && c.imageSize % 16 !== 0) return fail(['imageSize'], `the seed network halves the image 4 times: ${c.imageSize} is not divisible by 16 (use 32)`);
+  if ((c.dataset === 'folder') !== (c.imageFolder !== null)) {
+    return c.imageFolder === null
+      ? fail(['imageFolder'], 'the folder dataset needs --image-folder DIR')
+      : fail(['imageFolder'], `an image folder is the folder dataset, but the dataset is "${c.dataset}" (leave out --dataset)`);
+  }
+  if (c.dataset === 'folder' && c.dataDir !== null) return fail(['dataDir'], 'is the IDX datasets\' folder; a folder run reads only --image-folder');
+  const channels = networkChannels(c.network);
+  if (c.dataset !== 'folder' && channels !== 1) return fail(['network'], `${c.dataset} is grayscale: the network must take 1 channel, not ${channels} (RGB needs --image-folder)`);
+  if (channels !== 1 && channels !== 3) return fail(['network'], `images have 1 (gray) or 3 (RGB) channels; the network takes ${channels}`);
+  if (c.network.kind === 'simple' && c.network.simple.outChannels !== channels) {
+    return fail(['network', 'simple', 'outChannels'], `the seed network must predict as many channels as it takes (${channels}), got ${c.network.simple.outChannels}`);
+  }
   if (c.network.kind === 'unet') {
     const f = 2 ** (c.network.unet.channelMults.length - 1);
     if (c.imageSize % f !== 0) return fail(['imageSize'], `${c.network.unet.channelMults.length} levels need a size divisible by ${f}, got ${c.imageSize}`);
@@ -239,7 +265,7 @@ const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainConfig> =>
 };
 
 /** Fields added after a config format was first written, with the value older runs implicitly had. */
-export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1 } as const;
+export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null } as const;
 
 /** A saved config (config.json) with any field it predates filled in, then validated. */
 export const decodeSavedConfig = (what: string, u: unknown): E.Either<FormatError, TrainConfig> =>

@@ -7,15 +7,19 @@ import type { ImageDataset } from '../io/mnist.ts';
 import { bernoulli, fold, type Key, permutation } from '../tensor/random.ts';
 
 export interface ScaledImages {
-  /** [count, 1, size, size] in [-1, 1], row-major */
+  /** [count, channels, size, size] in [-1, 1], row-major */
   readonly pixels: Float32Array;
   readonly labels: Uint8Array;
   readonly count: number;
+  readonly channels: number;
   readonly size: number;
 }
 
+/** An image dataset with `channels` planes per image (count × channels × height × width bytes); without the field, one (MNIST). */
+export type ChannelDataset = ImageDataset & { readonly channels?: number };
+
 /**
- * Bilinear resize of one grayscale image with half-pixel centres (PyTorch's `align_corners=False`,
+ * Bilinear resize of one image plane with half-pixel centres (PyTorch's `align_corners=False`,
  * which torchvision's Resize uses for upscaling).
  */
 export const resizeBilinear = (src: ArrayLike<number>, h: number, w: number, oh: number, ow: number, out: Float32Array, offset = 0): void => {
@@ -38,19 +42,24 @@ export const resizeBilinear = (src: ArrayLike<number>, h: number, w: number, oh:
   }
 };
 
-/** Bytes 0…255 → floats in [-1, 1] (ToTensor then 2x − 1), resized to size × size when it differs. */
-export const scaleImages = (ds: ImageDataset, size: number): ScaledImages => {
+/** Bytes 0…255 → floats in [-1, 1] (ToTensor then 2x − 1), each plane resized to size × size when it differs. */
+export const scaleImages = (ds: ChannelDataset, size: number): ScaledImages => {
   const { count, height: h, width: w } = ds;
-  const pixels = new Float32Array(count * size * size);
+  const channels = ds.channels ?? 1;
+  const planes = count * channels;
+  if (ds.images.length !== planes * h * w) {
+    throw new RangeError(`scaleImages: ${ds.images.length} bytes is not [${count}, ${channels}, ${h}, ${w}]`);
+  }
+  const pixels = new Float32Array(planes * size * size);
   const unit = new Float32Array(h * w);
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < planes; i++) {
     const base = i * h * w;
     for (let j = 0; j < h * w; j++) unit[j] = ds.images[base + j] / 255;
     if (size === h && size === w) pixels.set(unit, i * size * size);
     else resizeBilinear(unit, h, w, size, size, pixels, i * size * size);
   }
   for (let j = 0; j < pixels.length; j++) pixels[j] = pixels[j] * 2 - 1;
-  return { pixels, labels: ds.labels, count, size };
+  return { pixels, labels: ds.labels, count, channels, size };
 };
 
 export const batchesPerEpoch = (count: number, batch: number): number => Math.floor(count / batch);
@@ -74,7 +83,7 @@ export const batchAt = (data: ScaledImages, batch: number, key: Key, step: numbe
     cache.perm = permutation(fold(key, epoch), data.count);
   }
   const start = (step % per) * batch;
-  const n = data.size * data.size;
+  const n = data.channels * data.size * data.size;
   const pixels = new Float32Array(batch * n);
   const labels = new Float32Array(batch);
   for (let b = 0; b < batch; b++) {

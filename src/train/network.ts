@@ -24,6 +24,16 @@ export const namedNetworks: Readonly<Record<string, NetworkConfig>> = {
   seedTiny: { kind: 'simple', simple: L.seedTiny },
 };
 
+/** Image channels the network takes (and predicts): 1 for gray, 3 for RGB. */
+export const networkChannels = (config: NetworkConfig): number =>
+  config.kind === 'unet' ? config.unet.inChannels : config.simple.inChannels;
+
+/** The same network for images of `channels` channels: the U-Net's inChannels (its output follows), the seed net's in and out. */
+export const withChannels = (config: NetworkConfig, channels: number): NetworkConfig =>
+  config.kind === 'unet'
+    ? { ...config, unet: { ...config.unet, inChannels: channels } }
+    : { ...config, simple: { ...config.simple, inChannels: channels, outChannels: channels } };
+
 export interface ApplyOptions {
   readonly training: boolean;
   /** class labels [B] for class-conditional nets (the null class is numClasses) */
@@ -53,7 +63,7 @@ export const network = (config: NetworkConfig): Network => {
     const cfg = config.unet;
     return {
       config,
-      channels: cfg.inChannels,
+      channels: networkChannels(config),
       numClasses: cfg.numClasses,
       init: (key) => ({ params: L.initUnet(key, cfg), state: {} }),
       apply: (w, x, t, o) => ({ y: L.unet(w.params as L.UnetParams, cfg, x, t, { labels: o.labels }), state: w.state }),
@@ -64,7 +74,7 @@ export const network = (config: NetworkConfig): Network => {
   const cfg = config.simple;
   return {
     config,
-    channels: cfg.inChannels,
+    channels: networkChannels(config),
     numClasses: 0,
     init: (key) => ({ params: L.initSimpleUnet(key, cfg), state: L.initSimpleUnetState(cfg) }),
     apply: (w, x, t, o) => {

@@ -10,6 +10,9 @@ let depth = 0;
 
 export const isRecording = (): boolean => depth > 0;
 
+/** The id the next node will get: nodes made from now on have ids at least this. */
+export const nextNodeId = (): number => nextId;
+
 /** Runs fn with recording on (nested calls stack). */
 export const recording = <T>(fn: () => T): T => {
   depth++;

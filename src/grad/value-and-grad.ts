@@ -10,15 +10,19 @@ import { mapTree } from './tree.ts';
 import { add } from '../ops/elementwise.ts';
 import { full, zeros } from '../ops/create.ts';
 
-/** Cotangents of every recorded node reachable from `out`, seeded with `seed` (ones by default). */
-export const backward = (out: Tensor, seed?: Tensor): Map<GradNode, Tensor> => {
+/**
+ * Cotangents of every recorded node reachable from `out`, seeded with `seed` (ones by default; the
+ * seed is consumed). Nodes with ids below `fromId` are not visited: a recomputation (checkpoint)
+ * stops there, so the graph recorded around it is left to the outer pass.
+ */
+export const backward = (out: Tensor, seed?: Tensor, fromId = 0): Map<GradNode, Tensor> => {
   const grads = new Map<GradNode, Tensor>();
   if (!out.node) return grads;
   const nodes = new Map<number, GradNode>();
   const stack: GradNode[] = [out.node];
   while (stack.length) {
     const n = stack.pop() as GradNode;
-    if (nodes.has(n.id)) continue;
+    if (nodes.has(n.id) || n.id < fromId) continue;
     nodes.set(n.id, n);
     for (const i of n.inputs) if (i.node && !nodes.has(i.node.id)) stack.push(i.node);
   }

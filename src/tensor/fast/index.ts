@@ -22,6 +22,7 @@ import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { defaultBlocking, defaultGemmShape, Gemm, type GemmBlocking, type GemmShape } from './matmul.ts';
 import { FloatBlock, heapImport, WasmHeap, type HeapOptions } from './memory.ts';
 import { checkLength, sizeOf } from './strides.ts';
+import { relaxedSimd } from './relaxed.ts';
 import { reduceAxis } from '../plain/elementwise.ts';
 
 export interface FastBackendOptions {
@@ -33,6 +34,11 @@ export interface FastBackendOptions {
    * such matmul. Default: the machine's available parallelism, at most 8.
    */
   readonly threads?: number;
+  /**
+   * Matmul multiply-adds with relaxed SIMD's FMA (default: where this runtime compiles it; see
+   * relaxed.ts). Results then differ from mul + add by the rounding FMA skips.
+   */
+  readonly fma?: boolean;
 }
 
 export interface FastBackend extends Backend {
@@ -51,7 +57,9 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   const ew = buildElementwiseModule(memory).instantiate<ElementwiseExports>(heap.memory);
   const conv = buildConvModule(memory).instantiate<ConvExports>(heap.memory);
   const threads = opts.threads ?? Math.min(8, availableParallelism());
-  const gemm = new Gemm(heap, opts.gemmShape ?? defaultGemmShape, opts.gemmBlocking ?? defaultBlocking, threads);
+  const fma = opts.fma ?? opts.gemmShape?.fma ?? relaxedSimd();
+  if (fma && !relaxedSimd()) throw new Error('fast backend: fma was asked for, but this runtime cannot compile WebAssembly relaxed SIMD');
+  const gemm = new Gemm(heap, { ...(opts.gemmShape ?? defaultGemmShape), fma }, opts.gemmBlocking ?? defaultBlocking, threads);
   const ctx: ElementwiseContext = { heap, ew };
   /** Room for im2col's column table (2 ints per kernel column). */
   let table = heap.alloc(64);

@@ -230,6 +230,53 @@ describe('fast kernels = plain kernels', () => {
     two.close();
   });
 
+  it('large elementwise and im2col/col2im kernels split over 2 threads equal the 1-thread results bit for bit', () => {
+    const one = createFastBackend({ threads: 1 });
+    const two = createFastBackend({ threads: 2 });
+    const arb = fc.record({
+      rows: fc.integer({ min: 1, max: 400 }), cols: fc.integer({ min: 170, max: 700 }), seed: fc.nat(),
+      op: fc.constantFrom<BinaryOp>('add', 'mul', 'sub', 'div', 'maximum', 'greater'),
+      unaryOp: fc.constantFrom<UnaryOp>('exp', 'sigmoid', 'relu', 'square', 'sqrt'),
+      bcast: fc.constantFrom('none', 'row', 'column'),
+    }).filter((p) => p.rows * p.cols >= 1 << 16);
+    fc.assert(fc.property(arb, (p) => {
+      const n = p.rows * p.cols;
+      const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7 + p.seed) * 3);
+      const y = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.3 + p.seed) + 0.5);
+      const [bShape, bStrides] = p.bcast === 'row' ? [[1, p.cols], [0, 1]] : p.bcast === 'column' ? [[p.rows, 1], [1, 0]] : [[p.rows, p.cols], [p.cols, 1]];
+      const bData = y.subarray(0, sizeOf(bShape));
+      const spec: Im2colSpec = { n: 2, c: Math.max(1, Math.floor(p.rows / 4)), h: 12, w: 11, kh: 3, kw: 3, strideH: 1, strideW: 2, padH: 1, padW: 1, oh: 12, ow: 6 };
+      const img = x.subarray(0, Math.min(n, spec.n * spec.c * spec.h * spec.w));
+      const run = (be: Backend): FloatArray[] => {
+        const hs = [be.write(x), be.write(bData), be.write(y), be.write(img)];
+        const outs = [
+          be.unary(p.unaryOp, hs[0], n),
+          be.binary(p.op, hs[0], hs[1], [p.rows, p.cols], [p.cols, 1], bStrides),
+          be.where(hs[2], hs[0], hs[2], n),
+        ];
+        const r = outs.map((h) => be.read(h, n));
+        if (img.length === spec.n * spec.c * spec.h * spec.w) {
+          const cols = be.im2col(hs[3], spec, 0.25);
+          const back = be.col2im(cols, spec);
+          r.push(be.read(cols, spec.n * spec.c * 9 * spec.oh * spec.ow), be.read(back, img.length));
+          outs.push(cols, back);
+        }
+        [...hs, ...outs].forEach((h) => be.dispose(h));
+        return r;
+      };
+      const [got, want] = [run(two), run(one)];
+      got.forEach((g, i) => {
+        expect(g.length).toBe(want[i].length);
+        // bit for bit (NaN included), without a deep-equality walk over 10⁵ elements
+        const bits = [new Uint32Array(g.buffer, g.byteOffset, g.length), new Uint32Array(want[i].buffer, want[i].byteOffset, g.length)];
+        const at = bits[0].findIndex((v, j) => v !== bits[1][j]);
+        expect(at, `output ${i}: first difference at ${at}`).toBe(-1);
+      });
+    }), { numRuns: 15 });
+    one.close();
+    two.close();
+  });
+
   it('strided: permutations, broadcasts, slices (exact)', () => {
     const arb = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 0, maxLength: 4 }).chain((shape) => fc.tuple(
       fc.constant(shape), fc.shuffledSubarray(shape.map((_, i) => i), { minLength: shape.length, maxLength: shape.length }),

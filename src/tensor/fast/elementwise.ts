@@ -12,11 +12,24 @@ import {
 } from './elementwise-wasm.ts';
 import type { FloatBlock, WasmHeap } from './memory.ts';
 import { checkLength, checkView, collapseDims, forEachSlab, sizeOf } from './strides.ts';
+import { splitRange, type Workers } from './parallel.ts';
 
 export interface ElementwiseContext {
   readonly heap: WasmHeap;
   readonly ew: ElementwiseExports;
+  /** Threads to split large SIMD kernels over (the elementwise module is module 1 of the pool). */
+  readonly workers: Workers | null;
 }
+
+/** Runs SIMD export `name` over [0, n) split into ranges (on multiples of 4) when n is large. */
+const split = (ctx: ElementwiseContext, name: keyof ElementwiseExports, n: number,
+  params: (from: number, to: number) => readonly number[]): void => {
+  const t = ctx.workers?.threadsFor(n) ?? 1;
+  const local = (p: readonly number[]): void => (ctx.ew[name] as (...a: number[]) => void)(...p);
+  const calls = splitRange(n, t).map(([from, to]) => params(from, to));
+  if (t === 1 || !ctx.workers) local(calls[0]);
+  else ctx.workers.run(1, name, calls, local);
+};
 
 const isSimdUnary = (op: UnaryOp): op is SimdUnaryOp => (simdUnaryOps as readonly string[]).includes(op);
 const isSimdBinary = (op: BinaryOp): op is SimdBinaryOp => (simdBinaryOps as readonly string[]).includes(op);
@@ -26,7 +39,7 @@ const isRunKind = (k: string): k is RunKind => (runKinds as readonly string[]).i
 export const unary = (ctx: ElementwiseContext, op: UnaryOp, x: FloatBlock, out: FloatBlock, n: number): void => {
   checkLength('unary', 'x', x.size, n);
   if (isSimdUnary(op)) {
-    ctx.ew[`unary_${op}`](x.offset, out.offset, n);
+    split(ctx, `unary_${op}`, n, (from, to) => [x.offset + 4 * from, out.offset + 4 * from, to - from]);
     return;
   }
   const f = ctx.heap.f32;
@@ -82,11 +95,26 @@ export const binary = (
   const rank = shape.length;
   const kind = rank === 0 ? '' : `${sa[rank - 1]}${sb[rank - 1]}`;
   if (isSimdBinary(op) && isRunKind(kind)) {
-    const kernel = ctx.ew[`binary_${op}_${kind}`];
+    const name = `binary_${op}_${kind}` as const;
+    const kernel = ctx.ew[name];
     const keep = Math.min(rank, 2);
     const outer = keep === 2 ? shape[rank - 2] : 1;
+    const inner = shape[rank - 1];
     const aOuter = keep === 2 ? sa[rank - 2] : 0;
     const bOuter = keep === 2 ? sb[rank - 2] : 0;
+    if (rank <= 2) {
+      // One slab: split rows when there are several, else the run itself.
+      const [ia, ib] = [sa[rank - 1], sb[rank - 1]];
+      if (outer > 1) {
+        split(ctx, name, outer * inner, (from, to) => {
+          const [r0, r1] = [Math.round(from / inner), Math.round(to / inner)];
+          return [a.offset + 4 * r0 * aOuter, b.offset + 4 * r0 * bOuter, out.offset + 4 * r0 * inner, r1 - r0, inner, aOuter, bOuter];
+        });
+      } else {
+        split(ctx, name, inner, (from, to) => [a.offset + 4 * from * ia, b.offset + 4 * from * ib, out.offset + 4 * from, 1, to - from, 0, 0]);
+      }
+      return;
+    }
     forEachSlab(shape, [sa, sb], keep, [0, 0], ([ia, ib], start) => {
       kernel(a.offset + 4 * ia, b.offset + 4 * ib, out.offset + 4 * start, outer, shape[rank - 1], aOuter, bOuter);
     });
@@ -108,7 +136,7 @@ export const where = (ctx: ElementwiseContext, cond: FloatBlock, a: FloatBlock, 
   checkLength('where', 'cond', cond.size, n);
   checkLength('where', 'a', a.size, n);
   checkLength('where', 'b', b.size, n);
-  ctx.ew.where(cond.offset, a.offset, b.offset, out.offset, n);
+  split(ctx, 'where', n, (from, to) => [cond.offset + 4 * from, a.offset + 4 * from, b.offset + 4 * from, out.offset + 4 * from, to - from]);
 };
 
 /** x as [outer, inner] reduced over inner: sums accumulate in doubles; max propagates NaN. */

@@ -21,6 +21,7 @@ import { buildElementwiseModule, type ElementwiseExports } from './elementwise-w
 import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { defaultBlocking, defaultGemmShape, Gemm, type GemmBlocking, type GemmShape } from './matmul.ts';
 import { FloatBlock, heapImport, WasmHeap, type HeapOptions } from './memory.ts';
+import { splitRange, Workers } from './parallel.ts';
 import { checkLength, sizeOf } from './strides.ts';
 import { relaxedSimd } from './relaxed.ts';
 import { reduceAxis } from '../plain/elementwise.ts';
@@ -54,13 +55,19 @@ const imageSize = (s: Im2colSpec): number => s.n * s.c * s.h * s.w;
 export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend => {
   const heap = new WasmHeap(opts.heap);
   const memory = heapImport(heap);
-  const ew = buildElementwiseModule(memory).instantiate<ElementwiseExports>(heap.memory);
-  const conv = buildConvModule(memory).instantiate<ConvExports>(heap.memory);
+  const ewModule = new WebAssembly.Module(buildElementwiseModule(memory).encode());
+  const convModule = new WebAssembly.Module(buildConvModule(memory).encode());
+  const instance = <T>(m: WebAssembly.Module): T => new WebAssembly.Instance(m, { env: { memory: heap.memory } }).exports as unknown as T;
+  const ew = instance<ElementwiseExports>(ewModule);
+  const conv = instance<ConvExports>(convModule);
   const threads = opts.threads ?? Math.min(8, availableParallelism());
   const fma = opts.fma ?? opts.gemmShape?.fma ?? relaxedSimd();
   if (fma && !relaxedSimd()) throw new Error('fast backend: fma was asked for, but this runtime cannot compile WebAssembly relaxed SIMD');
   const gemm = new Gemm(heap, { ...(opts.gemmShape ?? defaultGemmShape), fma }, opts.gemmBlocking ?? defaultBlocking, threads);
-  const ctx: ElementwiseContext = { heap, ew };
+  // Pool workers run the kernels of all three modules: 0 gemm, 1 elementwise, 2 conv.
+  const workers = gemm.threads > 1 ? new Workers(heap, [gemm.module, ewModule, convModule], gemm.threads) : null;
+  gemm.workers = workers;
+  const ctx: ElementwiseContext = { heap, ew, workers };
   /** Room for im2col's column table (2 ints per kernel column). */
   let table = heap.alloc(64);
 
@@ -115,6 +122,16 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
     return table.offset;
   };
 
+  /** im2col/col2im over the n·c image planes, split by planes over threads when large. */
+  const overPlanes = (s: Im2colSpec, plane: number, params: (from: number, to: number) => number[], name: 'im2col' | 'col2im'): void => {
+    const planes = s.n * s.c;
+    const t = workers ? Math.min(workers.threadsFor(planes * plane), planes) : 1;
+    const calls = splitRange(planes, t, 1).map(([from, to]) => params(from, to));
+    const local = (p: readonly number[]): void => (conv[name] as (...a: number[]) => void)(...p);
+    if (t === 1 || !workers) local(calls[0]);
+    else workers.run(2, name, calls, local);
+  };
+
   const checkSpec = (kernel: string, s: Im2colSpec): void => {
     const dims = [s.n, s.c, s.h, s.w, s.kh, s.kw, s.oh, s.ow, s.padH, s.padW];
     if (dims.some((d) => !Number.isInteger(d) || d < 0) || !(s.strideH >= 1 && s.strideW >= 1)) {
@@ -125,7 +142,7 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   return {
     name: 'fast',
     heap,
-    close: () => gemm.close(),
+    close: () => workers?.close(),
 
     write: (data) => fresh(data.length, (out) => heap.f32.set(data, out.index)),
 
@@ -192,8 +209,10 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
       const xb = block(x);
       checkLength('im2col', 'x', xb.size, imageSize(spec));
       const s = spec;
-      conv.im2col(xb.offset, out.offset, s.n * s.c, s.h, s.w, s.kh, s.kw, s.strideH, s.strideW,
-        s.padH, s.padW, s.oh, s.ow, padValue, columnTable(s));
+      const table = columnTable(s);
+      const plane = s.kh * s.kw * s.oh * s.ow;
+      overPlanes(s, plane, (from, to) => [xb.offset + 4 * from * s.h * s.w, out.offset + 4 * from * plane, to - from,
+        s.h, s.w, s.kh, s.kw, s.strideH, s.strideW, s.padH, s.padW, s.oh, s.ow, padValue, table], 'im2col');
     }),
 
     col2im: (cols, spec) => fresh(imageSize(spec), (out) => {
@@ -201,8 +220,10 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
       const cb = block(cols);
       checkLength('col2im', 'cols', cb.size, im2colSize(spec));
       const s = spec;
-      conv.col2im(cb.offset, out.offset, s.n * s.c, s.h, s.w, s.kh, s.kw, s.strideH, s.strideW,
-        s.padH, s.padW, s.oh, s.ow, columnTable(s));
+      const table = columnTable(s);
+      const plane = s.kh * s.kw * s.oh * s.ow;
+      overPlanes(s, plane, (from, to) => [cb.offset + 4 * from * plane, out.offset + 4 * from * s.h * s.w, to - from,
+        s.h, s.w, s.kh, s.kw, s.strideH, s.strideW, s.padH, s.padW, s.oh, s.ow, table], 'col2im');
     }),
   };
 };

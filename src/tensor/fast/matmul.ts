@@ -16,7 +16,7 @@ import {
   buildGemmModule, defaultGemmShape, gemmParams, type GemmExports, type GemmShape,
 } from './gemm-wasm.ts';
 import { heapImport, type FloatBlock, type WasmHeap } from './memory.ts';
-import { GemmPool } from './pool.ts';
+import type { Workers } from './parallel.ts';
 
 export { defaultGemmShape, type GemmShape } from './gemm-wasm.ts';
 
@@ -41,18 +41,21 @@ interface Scratch {
 }
 
 export class Gemm {
-  private readonly module: WebAssembly.Module;
   private readonly k: GemmExports;
   private readonly scratch: Scratch[] = [];
   private aCache: FloatBlock | null = null;
   private bCache: FloatBlock | null = null;
-  private pool: GemmPool | null = null;
   /** The chunk counter threads take work from. */
   private readonly counter: FloatBlock;
   readonly shape: GemmShape;
   readonly blocking: GemmBlocking;
   /** Threads a large product is split over (1 = the calling thread only). */
   readonly threads: number;
+
+  /** The compiled module (workers instantiate it too: it is module 0 of the backend's pool). */
+  readonly module: WebAssembly.Module;
+  /** Set by the backend once its worker pool exists (null: this thread only). */
+  workers: Workers | null = null;
 
   constructor(private readonly heap: WasmHeap, shape: GemmShape = defaultGemmShape,
     blocking: GemmBlocking = defaultBlocking, threads = 1) {
@@ -98,7 +101,7 @@ export class Gemm {
     const rsB = transB ? 1 : n;
     const csB = transB ? k : 1;
     const kern = this.k;
-    let threads = this.threads > 1 && 2 * batch * m * n * k >= parallelMinFlops ? this.threads : 1;
+    let threads = this.workers && this.threads > 1 && 2 * batch * m * n * k >= parallelMinFlops ? this.threads : 1;
     // A summed batch is split into one batch range per thread (never more threads than entries).
     if (summed) threads = Math.min(threads, batch);
     const byBatch = summed || batch >= threads;
@@ -141,9 +144,9 @@ export class Gemm {
       kern.gemm(...params(0));
       return;
     }
-    this.pool ??= new GemmPool(this.heap, this.module, this.threads - 1);
+    const workers = this.workers as Workers;
     if (summed) {
-      this.runSummed(params, batch, threads, 4 * strideA, 4 * strideB, out, m * n);
+      this.runSummed(workers, params, batch, threads, 4 * strideA, 4 * strideB, out, m * n);
       return;
     }
     // Chunks: whole batch entries, or for a short batch column ranges of whole panels (≥ 128 wide,
@@ -153,18 +156,15 @@ export class Gemm {
     const counter = this.counter.offset;
     new Int32Array(this.heap.memory.buffer, counter, 1)[0] = 0;
     const shared = (t: number): number[] => [counter, batch * perBatch, perBatch, cols, ...params(t)];
-    for (let t = 1; t < threads; t++) this.pool.post(t - 1, shared(t));
-    kern.gemmShared(...shared(0));
-    for (let t = 1; t < threads; t++) this.pool.wait(t - 1);
+    workers.run(0, 'gemmShared', Array.from({ length: threads }, (_, t) => shared(t)), (p) => kern.gemmShared(...p));
   }
 
   /**
    * Σ_b over `threads` batch ranges: thread t sums its range into its own partial matrix (thread 0
    * into `out`), each with its own counter and a single chunk; then the partials are added to out.
    */
-  private runSummed(params: (t: number) => number[], batch: number, threads: number,
+  private runSummed(workers: Workers, params: (t: number) => number[], batch: number, threads: number,
     strideABytes: number, strideBBytes: number, out: number, size: number): void {
-    const pool = this.pool as GemmPool;
     const partials = Array.from({ length: threads - 1 }, () => this.heap.alloc(size));
     try {
       const counters = new Int32Array(this.heap.memory.buffer, this.counter.offset, threads);
@@ -179,10 +179,7 @@ export class Gemm {
         counters[t] = 0;
         return [this.counter.offset + 4 * t, 1, 1, p[9], ...p];
       };
-      const calls = Array.from({ length: threads }, (_, t) => call(t));
-      for (let t = 1; t < threads; t++) pool.post(t - 1, calls[t]);
-      this.k.gemmShared(...calls[0]);
-      for (let t = 1; t < threads; t++) pool.wait(t - 1);
+      workers.run(0, 'gemmShared', Array.from({ length: threads }, (_, t) => call(t)), (p) => this.k.gemmShared(...p));
       const f32 = this.heap.f32;
       const o = out >>> 2;
       for (const part of partials) {
@@ -194,9 +191,4 @@ export class Gemm {
     }
   }
 
-  /** Stops the worker threads, if any were started. */
-  close(): void {
-    this.pool?.close();
-    this.pool = null;
-  }
 }

@@ -1,29 +1,39 @@
 /**
- * Worker threads that run `gemmShared` on the shared WebAssembly memory. Each worker instantiates
- * the same compiled module against the same memory, then sleeps on its slot of a control block (in
- * the heap, so it is shared too) until the main thread posts parameters; it takes chunks until none
- * are left, raises its done flag and sleeps again. The main thread takes chunks meanwhile and then
- * blocks on the done flags with Atomics.wait (allowed on Node's main thread), so kernels stay
- * synchronous.
+ * Worker threads that run the backend's WebAssembly kernels on the shared memory. Each worker
+ * instantiates the same compiled modules against the same memory, then sleeps on its slot of a
+ * control block (in the heap, so it is shared too) until the main thread posts a function and its
+ * parameters; it runs it, raises its done flag and sleeps again. The main thread does its own share
+ * meanwhile and then blocks on the done flags with Atomics.wait (allowed on Node's main thread), so
+ * kernels stay synchronous.
+ *
+ * Functions are numbered by their place in the modules' export lists, which both sides read from
+ * the same compiled modules. Parameters travel as float64s (exact for every i32, and f32 params).
  *
  * The worker is a small CommonJS script passed as a string (`eval: true`): no file to resolve, no
  * TypeScript loader needed in the worker.
  */
 import { Worker } from 'node:worker_threads';
-import { gemmParams, sharedParams } from './gemm-wasm.ts';
 import type { FloatBlock, WasmHeap } from './memory.ts';
 
-const paramCount = sharedParams.length + gemmParams.length;
-/** Ints per worker slot: generation, done flag, the parameters; padded to whole cache lines. */
-const slotInts = Math.ceil((2 + paramCount) / 16) * 16;
+/** Most parameters any pooled function takes. */
+const maxParams = 32;
+/** Bytes per worker slot: generation, done flag, function (i32s), then f64 params; whole cache lines. */
+const slotBytes = Math.ceil((16 + 8 * maxParams) / 64) * 64;
 const GEN = 0;
 const DONE = 1;
+const FN = 2;
+
+/** The callable exports of the modules, in a fixed order: [module index, name]. */
+const functionTable = (modules: readonly WebAssembly.Module[]): [number, string][] =>
+  modules.flatMap((m, i) => WebAssembly.Module.exports(m).filter((e) => e.kind === 'function').map((e): [number, string] => [i, e.name]));
 
 const workerSource = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, slot, count } = workerData;
-const { gemmShared } = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const ctl = new Int32Array(memory.buffer, slot, ${slotInts});
+const { modules, memory, slot } = workerData;
+const exports = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
+const fns = modules.flatMap((m, i) => WebAssembly.Module.exports(m).filter((e) => e.kind === 'function').map((e) => exports[i][e.name]));
+const ctl = new Int32Array(memory.buffer, slot, 4);
+const params = new Float64Array(memory.buffer, slot + 16, ${maxParams});
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, ${GEN}, seen);
@@ -31,9 +41,9 @@ for (;;) {
   if (seen < 0) break;
   let status = 1;
   try {
-    const p = new Array(count);
-    for (let i = 0; i < count; i++) p[i] = ctl[2 + i];
-    gemmShared(...p);
+    const fn = fns[ctl[${FN}]];
+    const p = Array.from(params.subarray(0, fn.length));
+    fn(...p);
   } catch (e) {
     status = 2;
   }
@@ -42,41 +52,50 @@ for (;;) {
 }
 `;
 
-export class GemmPool {
+export class WorkerPool {
   private readonly workers: Worker[] = [];
   private readonly control: FloatBlock;
-  private readonly ctl: Int32Array;
+  private readonly ids: Map<string, number>;
   private closed = false;
 
-  constructor(private readonly heap: WasmHeap, module: WebAssembly.Module, readonly size: number) {
-    this.control = heap.alloc(slotInts * size);
-    this.ctl = new Int32Array(heap.memory.buffer, this.control.offset, slotInts * size);
-    this.ctl.fill(0);
+  /** `size` workers (the calling thread is not counted) over the exports of `modules`. */
+  constructor(private readonly heap: WasmHeap, modules: readonly WebAssembly.Module[], readonly size: number) {
+    this.ids = new Map(functionTable(modules).map(([m, name], i) => [`${m}:${name}`, i]));
+    this.control = heap.alloc((slotBytes / 4) * size);
+    new Int32Array(heap.memory.buffer, this.control.offset, (slotBytes / 4) * size).fill(0);
     for (let w = 0; w < size; w++) {
       const worker = new Worker(workerSource, {
         eval: true,
-        workerData: { module, memory: heap.memory, slot: this.control.offset + 4 * slotInts * w, count: paramCount },
+        workerData: { modules, memory: heap.memory, slot: this.slot(w) },
       });
       worker.unref();
       this.workers.push(worker);
     }
   }
 
-  /** Starts worker w on `params` (those of gemmShared, in order). */
-  post(w: number, params: readonly number[]): void {
-    if (this.closed) throw new Error('fast backend: worker pool is closed');
-    const base = w * slotInts;
-    for (let i = 0; i < params.length; i++) this.ctl[base + 2 + i] = params[i];
-    Atomics.store(this.ctl, base + DONE, 0);
-    Atomics.add(this.ctl, base + GEN, 1);
-    Atomics.notify(this.ctl, base + GEN);
+  private slot(w: number): number {
+    return this.control.offset + slotBytes * w;
   }
 
-  /** Blocks until worker w has finished its share. */
+  /** Starts worker w on export `name` of module `module` with `params`. */
+  post(w: number, module: number, name: string, params: readonly number[]): void {
+    if (this.closed) throw new Error('fast backend: worker pool is closed');
+    const id = this.ids.get(`${module}:${name}`);
+    if (id === undefined) throw new Error(`fast backend: no pooled function ${name} in module ${module}`);
+    if (params.length > maxParams) throw new Error(`fast backend: ${name} takes more than ${maxParams} parameters`);
+    const ctl = new Int32Array(this.heap.memory.buffer, this.slot(w), 4);
+    new Float64Array(this.heap.memory.buffer, this.slot(w) + 16, params.length).set(params);
+    ctl[FN] = id;
+    Atomics.store(ctl, DONE, 0);
+    Atomics.add(ctl, GEN, 1);
+    Atomics.notify(ctl, GEN);
+  }
+
+  /** Blocks until worker w has finished. */
   wait(w: number): void {
-    const at = w * slotInts + DONE;
-    while (Atomics.load(this.ctl, at) === 0) Atomics.wait(this.ctl, at, 0);
-    if (Atomics.load(this.ctl, at) === 2) throw new Error('fast backend: a gemm worker failed');
+    const ctl = new Int32Array(this.heap.memory.buffer, this.slot(w), 4);
+    while (Atomics.load(ctl, DONE) === 0) Atomics.wait(ctl, DONE, 0);
+    if (Atomics.load(ctl, DONE) === 2) throw new Error('fast backend: a worker kernel failed');
   }
 
   /** Stops the workers (they are unref'd, so an open pool never keeps a process alive). */
@@ -84,8 +103,9 @@ export class GemmPool {
     if (this.closed) return;
     this.closed = true;
     for (let w = 0; w < this.size; w++) {
-      Atomics.store(this.ctl, w * slotInts + GEN, -1);
-      Atomics.notify(this.ctl, w * slotInts + GEN);
+      const ctl = new Int32Array(this.heap.memory.buffer, this.slot(w), 4);
+      Atomics.store(ctl, GEN, -1);
+      Atomics.notify(ctl, GEN);
     }
     for (const worker of this.workers) void worker.terminate();
     this.heap.free(this.control);

@@ -1,0 +1,66 @@
+/**
+ * Splitting one kernel call over threads: thread t runs the same exported function on its own
+ * range (calls[t]); thread 0 is the caller, the rest are pool workers started at the first split.
+ * Below `parallelMinElements` a kernel stays on the calling thread, where waking a worker (tens of
+ * µs) costs more than it saves.
+ */
+import type { WasmHeap } from './memory.ts';
+import { WorkerPool } from './pool.ts';
+
+export const parallelMinElements = 1 << 16;
+
+/** [from, to) for part t of n items in `parts` parts, boundaries on multiples of `align`. */
+export const splitRange = (n: number, parts: number, align = 4): [number, number][] => {
+  const out: [number, number][] = [];
+  for (let t = 0; t < parts; t++) {
+    const from = t === 0 ? 0 : Math.min(n, Math.round((t * n) / parts / align) * align);
+    const to = t === parts - 1 ? n : Math.min(n, Math.round(((t + 1) * n) / parts / align) * align);
+    out.push([from, Math.max(from, to)]);
+  }
+  return out;
+};
+
+export class Workers {
+  private pool: WorkerPool | null = null;
+
+  /** `threads` counts the caller; modules are those whose exports workers may run, in a fixed order. */
+  constructor(private readonly heap: WasmHeap, private readonly modules: readonly WebAssembly.Module[], readonly threads: number) {}
+
+  /** How many threads a kernel over `elements` items should use. */
+  threadsFor(elements: number): number {
+    return this.threads > 1 && elements >= parallelMinElements ? this.threads : 1;
+  }
+
+  /**
+   * Runs export `name` of module `module` with calls[t] on thread t, calls[0] here through `local`
+   * (this thread's instance). Returns once every thread has finished, even when one throws.
+   */
+  run(module: number, name: string, calls: readonly (readonly number[])[], local: (params: readonly number[]) => void): void {
+    if (calls.length === 1) {
+      local(calls[0]);
+      return;
+    }
+    this.pool ??= new WorkerPool(this.heap, this.modules, this.threads - 1);
+    const pool = this.pool;
+    for (let t = 1; t < calls.length; t++) pool.post(t - 1, module, name, calls[t]);
+    let failure: unknown = null;
+    try {
+      local(calls[0]);
+    } catch (e) {
+      failure = e;
+    }
+    for (let t = 1; t < calls.length; t++) {
+      try {
+        pool.wait(t - 1);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    if (failure !== null) throw failure;
+  }
+
+  close(): void {
+    this.pool?.close();
+    this.pool = null;
+  }
+}

@@ -1,21 +1,32 @@
 /**
  * Benchmarks. `npm run bench:ops` (or `tsx scripts/bench.ts --suite ops`) times the engine's op
- * benchmarks on every backend that works here, prints one JSON object
- * `{ machine, results: [{ name, backend, threads, value, unit }] }` and regenerates docs/BENCHMARKS.md.
+ * benchmarks on every backend that works here, and on tfjs-backend-wasm as the baseline, prints one
+ * JSON object `{ machine, results: [{ name, backend, threads, value, unit }] }`, stores the figures in
+ * docs/benchmarks.json and regenerates docs/BENCHMARKS.md.
  *
- * Flags: --suite ops|train, --backends fast,plain,gpujs-cpu,…, --networks mnist32:64,seed:64 (train),
- * --min-seconds S, --json (JSON only on stdout), --render (only rewrite docs/BENCHMARKS.md from docs/benchmarks.json).
+ * Flags:
+ *   --suite ops|train|sample
+ *   --backends fast,fast-1t,plain,gpujs-cpu,gpujs-webasm,gpujs-headlessgl,tfjs-wasm-1t,tfjs-wasm
+ *       (tfjs-wasm* are ops only; default: all of them for ops, fast for train and sample)
+ *   --networks mnist32:64,seed:64   network:batch for train (default mnist32:64,seed:64) and sample
+ *       (default mnist32:64; a network without :batch takes --n, default 64)
+ *   --samplers ddpm,ddim,dpmpp2m --steps 10,25,50,1000   (sample; the defaults)
+ *   --min-seconds S (ops), --json (JSON only on stdout), --render (only rewrite docs/BENCHMARKS.md
+ *   from docs/benchmarks.json).
  * Without a display, it re-runs itself under `xvfb-run -a` when that exists, so headlessgl is measured too.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/tensor/backend.ts';
 import { backendByName } from '../src/tensor/engine.ts';
 import { createFastBackend } from '../src/tensor/fast/index.ts';
-import { type BenchResult, machine, type Machine } from './bench/harness.ts';
+import { type BenchResult, machine } from './bench/harness.ts';
 import { opBenchmarks } from './bench/ops.ts';
 import { trainBenchmark } from './bench/train.ts';
+import { type SamplerName, sampleBenchmarks, samplerNames } from './bench/sample.ts';
+import { type Breakdowns, renderMarkdown, type Store } from './bench/render.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -41,21 +52,74 @@ if (args.includes('--render')) {
   process.exit(0);
 }
 const suite = flag('suite') ?? 'ops';
+if (!['ops', 'train', 'sample'].includes(suite)) {
+  console.error(`--suite ${suite}: expected ops, train or sample`);
+  process.exit(2);
+}
 const minSeconds = Number(flag('min-seconds') ?? 1);
-const wanted = (flag('backends') ?? (suite === 'train' ? 'fast' : 'fast,plain,gpujs-cpu,gpujs-webasm,gpujs-headlessgl')).split(',');
-const trainCases = (flag('networks') ?? 'mnist32:64,seed:64').split(',').map((c) => {
+const defaultBackends = suite === 'ops' ? 'fast-1t,fast,tfjs-wasm-1t,tfjs-wasm,plain,gpujs-cpu,gpujs-webasm,gpujs-headlessgl' : 'fast';
+const wanted = (flag('backends') ?? defaultBackends).split(',');
+const list = (name: string, fallback: string): string[] => (flag(name) ?? fallback).split(',').filter((x) => x !== '');
+const defaultBatch = Number(flag('n') ?? 64);
+const networkCases = list('networks', suite === 'sample' ? 'mnist32:64' : 'mnist32:64,seed:64').map((c) => {
   const [networkName, batch] = c.split(':');
-  return { networkName, batch: Number(batch) };
+  return { networkName, batch: batch === undefined ? defaultBatch : Number(batch) };
 });
-const breakdowns: Record<string, { kernel: string; share: number; calls: number }[]> = {};
+const samplers = list('samplers', samplerNames.join(',')) as SamplerName[];
+const steps = list('steps', '10,25,50,1000').map(Number);
+const bad = [
+  ...networkCases.filter((c) => !(Number.isInteger(c.batch) && c.batch > 0)).map((c) => `--networks ${c.networkName}:${c.batch}: the batch must be a positive integer`),
+  ...samplers.filter((x) => !(samplerNames as readonly string[]).includes(x)).map((x) => `--samplers ${x}: expected ${samplerNames.join(', ')}`),
+  ...steps.filter((n) => !(Number.isInteger(n) && n >= 1 && n <= 1000)).map((n) => `--steps ${n}: expected an integer in [1, 1000]`),
+];
+if (bad.length) {
+  console.error(bad.join('\n'));
+  process.exit(2);
+}
+const breakdowns: Breakdowns = {};
+const runDate = new Date().toISOString();
 
 const results: BenchResult[] = [];
+/** Every figure of this run carries its start, so the page can tell which were measured together. */
+const add = (...rows: BenchResult[]): void => {
+  results.push(...rows.map((r) => ({ ...r, date: runDate })));
+};
 /** `fast-1t` is the fast backend held to one thread, for the single-thread figures and the speed-up. */
 const open = (name: string): { backend: Backend; threads: number } =>
   name === 'fast-1t' ? { backend: createFastBackend({ threads: 1 }), threads: 1 }
   : { backend: backendByName(name), threads: name === 'fast' ? Math.min(8, availableParallelism()) : 1 };
 
+/**
+ * The tfjs-backend-wasm baseline runs in a child process per thread count (scripts/bench/tfjs.ts:
+ * its wasm module is a process-wide singleton, fixed at its first initialisation).
+ */
+const tfjsWasm = (name: string): BenchResult[] => {
+  // XNNPACK's pool is at most 8 threads, like the fast backend's
+  const threads = name === 'tfjs-wasm-1t' ? 1 : Math.min(8, availableParallelism());
+  const script = fileURLToPath(new URL('./bench/tfjs.ts', import.meta.url));
+  const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+  const r = spawnSync(tsx, [script, '--threads', String(threads), '--min-seconds', String(minSeconds)], { encoding: 'utf8', maxBuffer: 2 ** 24 });
+  if (r.stderr) log(r.stderr.trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
+  if (r.status !== 0) throw new Error(`scripts/bench/tfjs.ts exited with ${r.status ?? r.signal}`);
+  return JSON.parse(r.stdout) as BenchResult[];
+};
+
 for (const name of wanted) {
+  if (name === 'tfjs-wasm-1t' || name === 'tfjs-wasm') {
+    if (suite !== 'ops') {
+      log(`skipping ${name}: it is a baseline of the ops suite only`);
+      continue;
+    }
+    log(`${suite} on ${name} …`);
+    try {
+      const rows = tfjsWasm(name);
+      add(...rows);
+      for (const r of rows) log(`  ${r.name}: ${r.value} ${r.unit}`);
+    } catch (e) {
+      log(`skipping ${name}: ${(e as Error).message}`);
+    }
+    continue;
+  }
   let backend: Backend;
   let threads: number;
   try {
@@ -65,51 +129,44 @@ for (const name of wanted) {
     continue;
   }
   log(`${suite} on ${name} …`);
-  if (suite === 'ops') results.push(...opBenchmarks(backend, threads, minSeconds));
+  if (suite === 'ops') add(...opBenchmarks(backend, threads, minSeconds));
   if (suite === 'train') {
-    for (const c of trainCases) {
+    for (const c of networkCases) {
       const { result, breakdown } = trainBenchmark(backend, c);
-      results.push({ ...result, threads, note: `peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB` });
+      add({ ...result, threads, note: `peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB` });
       breakdowns[`${result.name} on ${name}`] = breakdown.slice(0, 12);
     }
   }
+  if (suite === 'sample') {
+    for (const c of networkCases) {
+      // each figure is stored as it comes: a 1000-step run takes a while
+      sampleBenchmarks(backend, threads, {
+        ...c, samplers, steps,
+        onResult: (r) => {
+          add(r);
+          persist();
+          log(`  ${r.name}: ${r.value} ${r.unit}`);
+        },
+      });
+    }
+    continue;
+  }
   for (const r of results.filter((x) => x.backend === backend.name && x.threads === threads)) log(`  ${r.name}: ${r.value} ${r.unit}`);
 }
-
 const report = { machine: machine(), suite, results, ...(suite === 'train' ? { breakdowns } : {}) };
 console.log(JSON.stringify(report, null, jsonOnly ? 0 : 2));
-
-// docs/benchmarks.json keeps the latest figures of each suite; docs/BENCHMARKS.md is made from it.
-const all: Record<string, { machine: Machine; results: BenchResult[]; breakdowns?: typeof breakdowns }> = existsSync(store) ? JSON.parse(readFileSync(store, 'utf8')) : {};
-// a run replaces the figures it measured and keeps the others (so one backend can be re-measured alone)
-const sameCase = (a: BenchResult, b: BenchResult): boolean => a.name === b.name && a.backend === b.backend && a.threads === b.threads;
-const kept = (all[suite]?.results ?? []).filter((old) => !results.some((r) => sameCase(r, old)));
-all[suite] = { machine: report.machine, results: [...kept, ...results], ...(suite === 'train' ? { breakdowns: { ...all[suite]?.breakdowns, ...breakdowns } } : {}) };
-writeFileSync(store, `${JSON.stringify(all, null, 2)}\n`);
-writeFileSync('docs/BENCHMARKS.md', renderMarkdown(all));
+persist();
 log('wrote docs/benchmarks.json and docs/BENCHMARKS.md');
 
-function renderMarkdown(all: Record<string, { machine: Machine; results: BenchResult[]; breakdowns?: typeof breakdowns }>): string {
-  const lines = ['# Benchmarks', '', 'Generated by `npm run bench` (scripts/bench.ts: `--suite ops`, `--suite train`) from docs/benchmarks.json; do not edit by hand.',
-    'Each figure is a median of timed runs after a warm-up; every run reads its result back. `fast, 1 thread` is the fast backend held to one thread.', ''];
-  for (const [name, { machine: m, results: rs, breakdowns: bd }] of Object.entries(all)) {
-    lines.push(`## ${name}`, '', `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date.slice(0, 10)}.`, '');
-    const label = (r: BenchResult): string => (r.backend === 'fast' ? `fast, ${r.threads} thread${r.threads > 1 ? 's' : ''}` : r.backend);
-    const backends = [...new Set(rs.map(label))];
-    const cases = [...new Set(rs.map((r) => r.name))];
-    lines.push(`| benchmark | unit | ${backends.join(' | ')} |`, `|---|---|${backends.map(() => '---:').join('|')}|`);
-    for (const c of cases) {
-      const unit = rs.find((r) => r.name === c)?.unit ?? '';
-      const cells = backends.map((b) => rs.find((r) => r.name === c && label(r) === b)?.value ?? '–');
-      lines.push(`| ${c} | ${unit} | ${cells.join(' | ')} |`);
-    }
-    lines.push('');
-    for (const r of rs.filter((x) => x.note)) lines.push(`- ${r.name} on ${r.backend}: ${r.note}`);
-    for (const [what, rows] of Object.entries(bd ?? {})) {
-      lines.push('', `Where the time of one ${what} goes (share of kernel time, calls per step):`, '', '| kernel | share | calls |', '|---|---:|---:|');
-      for (const k of rows) lines.push(`| ${k.kernel} | ${(100 * k.share).toFixed(1)} % | ${k.calls} |`);
-    }
-    lines.push('');
-  }
-  return lines.join('\n');
+/**
+ * docs/benchmarks.json keeps the latest figures of each suite; docs/BENCHMARKS.md is made from it.
+ * A run replaces the figures it measured and keeps the others (so one backend can be re-measured alone).
+ */
+function persist(): void {
+  const all: Store = existsSync(store) ? JSON.parse(readFileSync(store, 'utf8')) : {};
+  const sameCase = (a: BenchResult, b: BenchResult): boolean => a.name === b.name && a.backend === b.backend && a.threads === b.threads;
+  const kept = (all[suite]?.results ?? []).filter((old) => !results.some((r) => sameCase(r, old)));
+  all[suite] = { machine: machine(), results: [...kept, ...results], ...(suite === 'train' ? { breakdowns: { ...all[suite]?.breakdowns, ...breakdowns } } : {}) };
+  writeFileSync(store, `${JSON.stringify(all, null, 2)}\n`);
+  writeFileSync('docs/BENCHMARKS.md', renderMarkdown(all));
 }

@@ -10,6 +10,8 @@ export interface BenchResult {
   /** median seconds per run */
   readonly seconds?: number;
   readonly note?: string;
+  /** when the run that measured it started (bench.ts stamps it), so figures of one run can be told apart */
+  readonly date?: string;
 }
 
 export interface Machine {

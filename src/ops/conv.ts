@@ -91,8 +91,16 @@ export const convTranspose2d = (x: Tensor, weight: Tensor, bias: Tensor | null =
   const outH = (h - 1) * sh - 2 * ph + kh + oph;
   const outW = (w - 1) * sw - 2 * pw + kw + opw;
   const spec: Im2colSpec = { n, c: cout, h: outH, w: outW, kh, kw, strideH: sh, strideW: sw, padH: ph, padW: pw, oh: h, ow: w };
-  const cols = matmul(reshape(weight, [cin, cout * kh * kw]), reshape(x, [n, cin, h * w]), true, false);
-  const y = col2im(cols, spec);
+  const w2 = reshape(weight, [cin, cout * kh * kw]);
+  const x3 = reshape(x, [n, cin, h * w]);
+  // The columns (kh·kw times the output) are not kept: the backward pass needs only im2col(g).
+  const y = rematerialised([x3, w2], () => col2im(matmul(w2, x3, true, false), spec), (g, [needX, needW]) => {
+    const gcols = im2col(g, spec); // [n, cout·kh·kw, h·w]
+    return [
+      needX ? matmul(w2, gcols) : null,
+      needW ? matmulSumBatch(x3, gcols, n, cin, h * w, cout * kh * kw, false, true) : null,
+    ];
+  });
   return bias ? add(y, reshape(bias, [1, cout, 1, 1])) : y;
 };
 

@@ -4,24 +4,22 @@
  * `.safetensors` file (PyTorch names; with a config.json beside it, or `--network NAME`, in which
  * case the reference preset's diffusion settings apply: linear β, T = 1000, ε-prediction).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { setBackend } from '../src/tensor/engine.ts';
 import { key as makeKey } from '../src/tensor/random.ts';
 import { tensor } from '../src/ops/create.ts';
-import { scheduleFromConfig, type ScheduleConfig } from '../src/ddpm/schedule.ts';
+import { scheduleFromConfig } from '../src/ddpm/schedule.ts';
 import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
 import { encodePng, makeGrid } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
-import { namedNetworks, network, type NetworkConfig, type Weights } from '../src/train/network.ts';
-import { decodeSavedConfig, presets } from '../src/train/config.ts';
-import { loadCheckpoint, loadWeights } from '../src/train/checkpoint.ts';
+import { namedNetworks } from '../src/train/network.ts';
 import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../src/ddpm/samplers/index.ts';
 import { dispose, type Tensor, toFloat32 } from '../src/tensor/tensor.ts';
-import type { Objective } from '../src/ddpm/objectives.ts';
 import { guidedModel } from '../src/ddpm/guidance.ts';
 import { parseArgs } from './lib/args.ts';
+import { loadDiffusionModel } from './lib/checkpoint-model.ts';
 
 const help = `Usage: npx tsx scripts/sample.ts --checkpoint DIR|FILE [flags]
   --checkpoint DIR|FILE   run folder, checkpoint folder, or a .safetensors weights file
@@ -45,44 +43,6 @@ const die = (msg: string): never => {
   process.exit(2);
 };
 
-interface Loaded {
-  readonly objective: Objective;
-  readonly net: ReturnType<typeof network>;
-  readonly weights: Weights;
-  readonly schedule: ScheduleConfig;
-  readonly size: number;
-}
-
-const loadModel = async (path: string, netName: string | undefined, noEma: boolean): Promise<Loaded> => {
-  if (extname(path) === '.safetensors') {
-    const cfgPath = join(dirname(path), 'config.json');
-    let netCfg: NetworkConfig;
-    let schedule: ScheduleConfig = presets.reference.schedule;
-    let size = 28;
-    let objective: Objective = 'eps';
-    if (existsSync(cfgPath) && !netName) {
-      const c = decodeSavedConfig(cfgPath, JSON.parse(readFileSync(cfgPath, 'utf8')));
-      if (E.isLeft(c)) throw c.left;
-      netCfg = c.right.network;
-      schedule = c.right.schedule;
-      size = c.right.imageSize;
-      objective = c.right.objective;
-    } else {
-      if (!netName) throw new Error(`${path} has no config.json beside it: say which network it is with --network (${Object.keys(namedNetworks).join(', ')})`);
-      const n = namedNetworks[netName];
-      if (!n) throw new Error(`unknown network "${netName}": expected one of ${Object.keys(namedNetworks).join(', ')}`);
-      netCfg = n;
-      size = n.kind === 'simple' ? 32 : 28;
-    }
-    const net = network(netCfg);
-    const w = loadWeights(net, new Uint8Array(readFileSync(path)), path);
-    if (E.isLeft(w)) throw w.left;
-    return { net, weights: w.right, schedule, size, objective };
-  }
-  const ck = await loadCheckpoint(path, (c) => network(c.network));
-  return { net: network(ck.config.network), weights: (!noEma && ck.ema) || ck.weights, schedule: ck.config.schedule, size: ck.config.imageSize, objective: ck.config.objective };
-};
-
 const main = async (): Promise<void> => {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) return void console.log(help);
@@ -92,7 +52,7 @@ const main = async (): Promise<void> => {
   if (!['ddpm', 'ddim', 'dpmpp2m'].includes(samplerName)) die(`--sampler ${samplerName}: expected ddpm, ddim or dpmpp2m`);
   const backend = args.get('backend');
   if (backend) setBackend(backend as never);
-  const { net, weights, schedule: schedCfg, size, objective } = await loadModel(ckPath, args.get('network'), args.has('no-ema'));
+  const { net, weights, schedule: schedCfg, size, objective } = await loadDiffusionModel(ckPath, { network: args.get('network'), noEma: args.has('no-ema') });
   const schedule = scheduleFromConfig(schedCfg);
   const steps = args.number('steps', schedule.T);
   if (!Number.isInteger(steps) || steps < 1 || steps > schedule.T) die(`--steps must be an integer in [1, ${schedule.T}], got ${steps}`);

@@ -15,3 +15,4 @@ export * from './attention.ts';
 export * from './seed-block.ts';
 export * from './unet.ts';
 export * from './simple-unet.ts';
+export * from './classifier.ts';

@@ -12,7 +12,7 @@ import {
 } from './elementwise-wasm.ts';
 import type { FloatBlock, WasmHeap } from './memory.ts';
 import { checkLength, checkView, collapseDims, forEachSlab, sizeOf } from './strides.ts';
-import { splitRange, type Workers } from './parallel.ts';
+import { runSplit, type Workers } from './parallel.ts';
 
 export interface ElementwiseContext {
   readonly heap: WasmHeap;
@@ -23,13 +23,8 @@ export interface ElementwiseContext {
 
 /** Runs SIMD export `name` over [0, n) split into ranges (on multiples of 4) when n is large. */
 const split = (ctx: ElementwiseContext, name: keyof ElementwiseExports, n: number,
-  params: (from: number, to: number) => readonly number[]): void => {
-  const t = ctx.workers?.threadsFor(n) ?? 1;
-  const local = (p: readonly number[]): void => (ctx.ew[name] as (...a: number[]) => void)(...p);
-  const calls = splitRange(n, t).map(([from, to]) => params(from, to));
-  if (t === 1 || !ctx.workers) local(calls[0]);
-  else ctx.workers.run(1, name, calls, local);
-};
+  params: (from: number, to: number) => readonly number[]): void =>
+  runSplit(ctx.workers, 1, name, n, 4, params, (p) => (ctx.ew[name] as (...a: number[]) => void)(...p));
 
 const isSimdUnary = (op: UnaryOp): op is SimdUnaryOp => (simdUnaryOps as readonly string[]).includes(op);
 const isSimdBinary = (op: BinaryOp): op is SimdBinaryOp => (simdBinaryOps as readonly string[]).includes(op);

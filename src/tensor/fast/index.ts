@@ -21,7 +21,7 @@ import { buildElementwiseModule, type ElementwiseExports } from './elementwise-w
 import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { defaultBlocking, defaultGemmShape, Gemm, type GemmBlocking, type GemmShape } from './matmul.ts';
 import { FloatBlock, heapImport, WasmHeap, type HeapOptions } from './memory.ts';
-import { splitRange, Workers } from './parallel.ts';
+import { runSplit, Workers } from './parallel.ts';
 import { checkLength, sizeOf } from './strides.ts';
 import { relaxedSimd } from './relaxed.ts';
 import { reduceAxis } from '../plain/elementwise.ts';
@@ -125,11 +125,7 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   /** im2col/col2im over the n·c image planes, split by planes over threads when large. */
   const overPlanes = (s: Im2colSpec, plane: number, params: (from: number, to: number) => number[], name: 'im2col' | 'col2im'): void => {
     const planes = s.n * s.c;
-    const t = workers ? Math.min(workers.threadsFor(planes * plane), planes) : 1;
-    const calls = splitRange(planes, t, 1).map(([from, to]) => params(from, to));
-    const local = (p: readonly number[]): void => (conv[name] as (...a: number[]) => void)(...p);
-    if (t === 1 || !workers) local(calls[0]);
-    else workers.run(2, name, calls, local);
+    runSplit(workers, 2, name, planes, 1, params, (p) => (conv[name] as (...a: number[]) => void)(...p), planes * plane);
   };
 
   const checkSpec = (kernel: string, s: Im2colSpec): void => {

@@ -64,3 +64,16 @@ export class Workers {
     this.pool = null;
   }
 }
+
+/**
+ * Runs a kernel over n items split into ranges (boundaries on multiples of `align`) when n is large
+ * and workers exist; `params(from, to)` gives the call for one range, `local` runs it here. `work`
+ * (default n) is the size that decides whether splitting pays.
+ */
+export const runSplit = (workers: Workers | null, module: number, name: string, n: number, align: number,
+  params: (from: number, to: number) => readonly number[], local: (p: readonly number[]) => void, work = n): void => {
+  const t = workers ? Math.max(1, Math.min(workers.threadsFor(work), Math.ceil(n / align))) : 1;
+  const calls = splitRange(n, t, align).map(([from, to]) => params(from, to));
+  if (t <= 1 || !workers) local(calls[0]);
+  else workers.run(module, name, calls, local);
+};

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   binaryOps, unaryOps, type Backend, type BinaryOp, type FloatArray, type Im2colSpec, type MatmulSpec,
-  type UnaryOp,
+  type UnaryOp, type WinogradKernels, type WinogradSpec, winogradTiles,
 } from '../src/tensor/backend.ts';
 import { createFastBackend } from '../src/tensor/fast/index.ts';
 import { createPlainBackend } from '../src/tensor/plain/index.ts';
@@ -346,6 +346,48 @@ describe('fast kernels = plain kernels', () => {
       const [gotBack, wantBack] = both([cols], x.length, (b, [h]) => b.col2im(h, s));
       expectAgree('col2im', gotBack, wantBack, 1e-6);
     }), { numRuns: 200 });
+  });
+
+  it('Winograd transforms on random shapes (1 and 2 threads; the split is bit-identical)', () => {
+    const one = createFastBackend({ threads: 1 });
+    const two = createFastBackend({ threads: 2 });
+    const arb = fc.record({
+      n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 24 }), h: fc.integer({ min: 1, max: 30 }),
+      w: fc.integer({ min: 1, max: 30 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
+    }).filter((p) => p.h + 2 * p.padH >= 3 && p.w + 2 * p.padW >= 3)
+      .map((p): WinogradSpec => ({ ...p, oh: p.h + 2 * p.padH - 2, ow: p.w + 2 * p.padW - 2 }))
+      .chain((s) => {
+        const { stride } = winogradTiles(s);
+        return fc.tuple(fc.constant(s), finiteFloats(s.n * s.c * s.h * s.w), finiteFloats(16 * s.c * stride),
+          finiteFloats(s.n * s.c * s.oh * s.ow));
+      });
+    fc.assert(fc.property(arb, ([s, img, tr, out]) => {
+      const trSize = 16 * s.c * winogradTiles(s).stride;
+      const cases: [keyof WinogradKernels, Float32Array, number][] = [
+        ['input', img, trSize], ['inputAdjoint', tr, img.length], ['output', tr, out.length], ['outputAdjoint', out, trSize],
+      ];
+      for (const [k, data, size] of cases) {
+        const run = (be: Backend): FloatArray => {
+          const h = be.write(data);
+          const o = (be.winograd as WinogradKernels)[k](h, s);
+          const r = be.read(o, size);
+          be.dispose(h);
+          be.dispose(o);
+          return r;
+        };
+        const want = run(plain);
+        const got = run(one);
+        // Sums of up to 9 terms (16 for the adjoint of the input transform) rounded in float32.
+        const scale = data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        for (let i = 0; i < size; i++) {
+          if (!(Math.abs(got[i] - want[i]) <= 1e-6 * scale)) expect.fail(`${k} ${JSON.stringify(s)}: element ${i} is ${got[i]}, reference ${want[i]}`);
+        }
+        expect(run(two), `${k}: 2 threads`).toEqual(got);
+      }
+    }), { numRuns: 30 });
+    expect(one.liveBuffers()).toBe(0);
+    one.close();
+    two.close();
   });
 
   it('kernels write only their output: the buffer right after it keeps its contents', () => {

@@ -73,6 +73,15 @@ const convInputs = (transpose: boolean): fc.Arbitrary<Input[]> =>
     fc.constant(meta([p.stride, Math.min(p.pad, p.k - 1)])),
   ));
 
+/** A stride-1 3×3 conv with enough input channels for conv2d's Winograd path (where the backend has it). */
+const winogradInputs: fc.Arbitrary<Input[]> = fc.record({
+  n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: O.winogradMinChannels, max: O.winogradMinChannels + 2 }),
+  o: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 7 }), w: fc.integer({ min: 1, max: 7 }),
+  pad: fc.integer({ min: 0, max: 2 }),
+}).filter((p) => p.h + 2 * p.pad >= 3 && p.w + 2 * p.pad >= 3).chain((p) => fc.tuple(
+  input([p.n, p.c, p.h, p.w]), input([p.o, p.c, 3, 3]), input([p.o]), fc.constant(meta([1, p.pad])),
+));
+
 const conv = ([x, w, b, sp]: Tensor[], transpose: boolean): Tensor => {
   const [stride, padding] = O.stopGradient(sp).backend.read(sp.storage.handle, 2);
   return transpose ? O.convTranspose2d(x, w, b, { stride, padding }) : O.conv2d(x, w, b, { stride, padding });
@@ -198,6 +207,7 @@ export const opCases: readonly OpCase[] = [
     f: ([x, idx, ax]) => O.gather(x, O.stopGradient(idx), ax.backend.read(ax.storage.handle, 1)[0]),
   },
   { name: 'conv2d', inputs: convInputs(false), f: (xs) => conv(xs, false) },
+  { name: 'conv2d 3×3 (Winograd)', inputs: winogradInputs, f: (xs) => conv(xs, false) },
   { name: 'convTranspose2d', inputs: convInputs(true), f: (xs) => conv(xs, true) },
   {
     name: 'maxPool2d',

@@ -72,6 +72,63 @@ export interface Im2colSpec {
   readonly ow: number;
 }
 
+/**
+ * A stride-1 3×3 convolution as Winograd F(2×2, 3×3) (Lavin & Gray, 2016): the output is cut into
+ * 2×2 tiles, tile t = (ni·th + a)·tw + b covering output rows 2a, 2a+1 and columns 2b, 2b+1; it
+ * reads the 4×4 input patch at rows 2a − padH + r and columns 2b − padW + s (zero outside).
+ * Transformed tensors are [16, channels, S] with ξ = 4i + j the transform-domain position, T =
+ * n·th·tw tiles and S ≥ T the row stride ({@link winogradTiles}), so the convolution is 16
+ * independent matmuls U_ξ [o, c] · V_ξ [c, S]. Columns T .. S − 1 are padding: the kernels that
+ * produce a transformed tensor write zeros there, those that read one ignore them.
+ */
+export interface WinogradSpec {
+  readonly n: number;
+  /** Channels of the image side: input channels for `winogradInput`, output ones for `winogradOutput`. */
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly padH: number;
+  readonly padW: number;
+  /** Output size h + 2·padH − 2 by w + 2·padW − 2 (≥ 1). */
+  readonly oh: number;
+  readonly ow: number;
+}
+
+/**
+ * Tile rows and columns, T = n·th·tw, and the row stride S of a Winograd spec: the smallest 4·m ≥ T
+ * with m odd, so rows stay 16-byte aligned while the 16 ξ planes (c·S floats apart) do not all fall
+ * on the same cache sets, as they would when c·T is a multiple of 1024 (every batch of 64).
+ */
+export const winogradTiles = (s: WinogradSpec): { th: number; tw: number; tiles: number; stride: number } => {
+  const th = Math.ceil(s.oh / 2);
+  const tw = Math.ceil(s.ow / 2);
+  const tiles = s.n * th * tw;
+  const m = Math.ceil(tiles / 4);
+  return { th, tw, tiles, stride: 4 * (m % 2 === 1 ? m : m + 1) };
+};
+
+/** The input transform Bᵀ of F(2×2, 3×3): V = Bᵀ·d·B for a 4×4 patch d. */
+export const winogradBT: readonly (readonly number[])[] = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]];
+/** The filter transform G: U = G·g·Gᵀ for a 3×3 filter g. */
+export const winogradG: readonly (readonly number[])[] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+/** The output transform Aᵀ: the 2×2 tile is Aᵀ·(U ⊙ V)·A. */
+export const winogradAT: readonly (readonly number[])[] = [[1, 1, 1, 0], [0, 1, -1, -1]];
+
+/**
+ * The four linear maps of a Winograd convolution, each with its adjoint (a backend may leave them
+ * out; conv2d then uses im2col). With S the tile stride (see {@link WinogradSpec}):
+ * - `input`: image [n, c, h, w] → V [16, c, S], V_ξ = (Bᵀ·d·B)_ij of each tile's patch d;
+ * - `inputAdjoint`: V-shaped [16, c, S] → [n, c, h, w], Σ over tiles of B·v·Bᵀ added at the patch;
+ * - `output`: M [16, c, S] → [n, c, oh, ow], each tile Aᵀ·m·A (cropped at the edge);
+ * - `outputAdjoint`: [n, c, oh, ow] → [16, c, S], A·g·Aᵀ of each (zero-padded) 2×2 tile.
+ */
+export interface WinogradKernels {
+  input(x: Handle, spec: WinogradSpec): Handle;
+  inputAdjoint(v: Handle, spec: WinogradSpec): Handle;
+  output(m: Handle, spec: WinogradSpec): Handle;
+  outputAdjoint(g: Handle, spec: WinogradSpec): Handle;
+}
+
 export interface Backend {
   /** e.g. `plain`, `gpujs-cpu`, `gpujs-headlessgl`. */
   readonly name: string;
@@ -124,4 +181,6 @@ export interface Backend {
   im2col(x: Handle, spec: Im2colSpec, padValue: number): Handle;
   /** The adjoint of im2col (overlapping patches add up): [n, c·kh·kw, oh·ow] → [n, c, h, w]. */
   col2im(cols: Handle, spec: Im2colSpec): Handle;
+  /** Optional: Winograd F(2×2, 3×3) transforms, used by conv2d where present. */
+  readonly winograd?: WinogradKernels;
 }

@@ -24,22 +24,39 @@ const detail = (kernel: string, args: unknown[]): string =>
 
 export const profiled = (inner: Backend): ProfiledBackend => {
   const table = new Map<string, { calls: number; seconds: number }>();
+  const record = (name: string, t0: number): void => {
+    const s = table.get(name) ?? { calls: 0, seconds: 0 };
+    s.calls++;
+    s.seconds += (performance.now() - t0) / 1000;
+    table.set(name, s);
+  };
   const wrapped: Record<string, unknown> = {};
   for (const k of kernels) {
     const fn = (inner as unknown as Record<string, (...a: unknown[]) => unknown>)[k].bind(inner);
     wrapped[k] = (...args: unknown[]) => {
       const t0 = performance.now();
       const r = fn(...args);
-      const name = detail(k, args);
-      const s = table.get(name) ?? { calls: 0, seconds: 0 };
-      s.calls++;
-      s.seconds += (performance.now() - t0) / 1000;
-      table.set(name, s);
+      record(detail(k, args), t0);
       return r;
     };
   }
+  const w = inner.winograd;
+  const timed = <A extends unknown[], R>(name: string, fn: (...a: A) => R) => (...args: A): R => {
+    const t0 = performance.now();
+    const r = fn(...args);
+    record(name, t0);
+    return r;
+  };
   return {
     ...(wrapped as unknown as Backend),
+    ...(w ? {
+      winograd: {
+        input: timed('winograd:input', w.input.bind(w)),
+        inputAdjoint: timed('winograd:inputAdjoint', w.inputAdjoint.bind(w)),
+        output: timed('winograd:output', w.output.bind(w)),
+        outputAdjoint: timed('winograd:outputAdjoint', w.outputAdjoint.bind(w)),
+      },
+    } : {}),
     name: inner.name,
     dispose: (h) => inner.dispose(h),
     liveBuffers: () => inner.liveBuffers(),

@@ -7,8 +7,9 @@
  */
 import type { Im2colSpec } from '../backend.ts';
 import { Code, f32, i32, ModuleBuilder, type MemoryImport } from './emitter.ts';
+import { buildWinogradFunctions, type WinogradExports } from './winograd-wasm.ts';
 
-export interface ConvExports {
+export interface ConvExports extends WinogradExports {
   im2col(x: number, out: number, planes: number, h: number, w: number, kh: number, kw: number,
     sh: number, sw: number, ph: number, pw: number, oh: number, ow: number, padValue: number,
     table: number): void;
@@ -127,5 +128,6 @@ export const buildConvModule = (memory: MemoryImport): ModuleBuilder => {
   const ints = (n: number): typeof i32[] => new Array<typeof i32>(n).fill(i32);
   m.func('im2col', [...ints(13), f32, i32], [], (c) => emitWalk(c, true));
   m.func('col2im', ints(14), [], (c) => emitWalk(c, false));
+  buildWinogradFunctions(m);
   return m;
 };

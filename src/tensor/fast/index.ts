@@ -14,7 +14,13 @@
  * exp and sigmoid (and rsqrt), and within float32 accumulation error for matmul.
  */
 import { availableParallelism } from 'node:os';
-import { type Backend, type Handle, type Im2colSpec, matmulOutputSize, type MatmulSpec } from '../backend.ts';
+import {
+  type Backend, type Handle, type Im2colSpec, matmulOutputSize, type MatmulSpec, type WinogradSpec, winogradTiles,
+} from '../backend.ts';
+import {
+  checkWinogradSpec, winogradImageSize, winogradOutSize, winogradTransformedSize,
+} from '../plain/winograd.ts';
+import { winogradScratchFloats, type WinogradExports } from './winograd-wasm.ts';
 import { buildConvModule, validColumns, type ConvExports } from './conv-wasm.ts';
 import { binary, reduceLast, unary, where, type ElementwiseContext } from './elementwise.ts';
 import { buildElementwiseModule, type ElementwiseExports } from './elementwise-wasm.ts';
@@ -128,6 +134,28 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
     runSplit(workers, 2, name, planes, 1, params, (p) => (conv[name] as (...a: number[]) => void)(...p), planes * plane);
   };
 
+  /**
+   * One Winograd transform over the n·C image planes, split by planes over threads when large;
+   * each thread gets its own scratch block.
+   */
+  const winograd = (name: keyof WinogradExports, src: Handle, s: WinogradSpec, inSize: number, outSize: number): Handle => {
+    checkWinogradSpec(name, s);
+    return fresh(outSize, (out) => {
+      const sb = block(src);
+      checkLength(name, 'input', sb.size, inSize);
+      const { th, tw, tiles, stride } = winogradTiles(s);
+      const floats = winogradScratchFloats(th, tw);
+      const scratch = heap.alloc(floats * (workers ? gemm.threads : 1));
+      try {
+        let k = 0;
+        runSplit(workers, 2, name, s.n * s.c, 1, (from, to) => [sb.offset, out.offset, from, to, s.c, stride, s.h, s.w,
+          s.padH, s.padW, s.oh, s.ow, th, tw, scratch.offset + 4 * floats * k++, tiles], (p) => conv[name](...p), outSize);
+      } finally {
+        heap.free(scratch);
+      }
+    });
+  };
+
   const checkSpec = (kernel: string, s: Im2colSpec): void => {
     const dims = [s.n, s.c, s.h, s.w, s.kh, s.kw, s.oh, s.ow, s.padH, s.padW];
     if (dims.some((d) => !Number.isInteger(d) || d < 0) || !(s.strideH >= 1 && s.strideW >= 1)) {
@@ -221,5 +249,12 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
       overPlanes(s, plane, (from, to) => [cb.offset + 4 * from * plane, out.offset + 4 * from * s.h * s.w, to - from,
         s.h, s.w, s.kh, s.kw, s.strideH, s.strideW, s.padH, s.padW, s.oh, s.ow, table], 'col2im');
     }),
+
+    winograd: {
+      input: (x, s) => winograd('winogradInput', x, s, winogradImageSize(s), winogradTransformedSize(s)),
+      inputAdjoint: (v, s) => winograd('winogradInputAdjoint', v, s, winogradTransformedSize(s), winogradImageSize(s)),
+      output: (m, s) => winograd('winogradOutput', m, s, winogradTransformedSize(s), winogradOutSize(s)),
+      outputAdjoint: (g, s) => winograd('winogradOutputAdjoint', g, s, winogradOutSize(s), winogradTransformedSize(s)),
+    },
   };
 };

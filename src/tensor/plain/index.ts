@@ -13,6 +13,10 @@ import { binary, reduceAxis, reduceLast, unary, where } from './elementwise.ts';
 import { checkLength, sizeOfShape } from './indexing.ts';
 import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { matmul } from './matmul.ts';
+import {
+  checkWinogradSpec, winogradImageSize, winogradInput, winogradInputAdjoint, winogradOutput,
+  winogradOutputAdjoint, winogradOutSize, winogradTransformedSize,
+} from './winograd.ts';
 
 export interface PlainBackendOptions {
   readonly precision?: 32 | 64;
@@ -121,5 +125,16 @@ export const createPlainBackend = (opts: PlainBackendOptions = {}): Backend => {
 
     col2im: (cols, spec) => fresh(imageSize(spec),
       (out) => col2im(buffer(cols), out, spec)),
+
+    winograd: {
+      input: (x, s) => (checkWinogradSpec('winogradInput', s),
+        fresh(winogradTransformedSize(s), (out) => winogradInput(buffer(x), out, s))),
+      inputAdjoint: (v, s) => (checkWinogradSpec('winogradInputAdjoint', s),
+        fresh(winogradImageSize(s), (out) => winogradInputAdjoint(buffer(v), out, s))),
+      output: (m, s) => (checkWinogradSpec('winogradOutput', s),
+        fresh(winogradOutSize(s), (out) => winogradOutput(buffer(m), out, s))),
+      outputAdjoint: (g, s) => (checkWinogradSpec('winogradOutputAdjoint', s),
+        fresh(winogradTransformedSize(s), (out) => winogradOutputAdjoint(buffer(g), out, s))),
+    },
   };
 };

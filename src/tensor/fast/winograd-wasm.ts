@@ -1,0 +1,409 @@
+/**
+ * Winograd F(2×2, 3×3) transforms in WebAssembly SIMD (the layouts are WinogradSpec's). Every kernel
+ * runs over a range of image planes p = ni·C + ci and, inside a plane, over tile rows; the four
+ * lanes of a vector are four neighbouring tiles of a row, so each of the 16 transformed values of
+ * a group of 4 tiles is one contiguous v128 in its ξ plane.
+ *
+ * The image side goes through a small zeroed scratch per thread, so the inner loops carry no
+ * bounds tests: the input transform copies the 4 image rows of a tile row into it (padding stays
+ * zero), reads tile columns with stride-2 shuffles, and the output transform writes its 2 rows
+ * there before copying the valid columns out. A tile row whose length is not a multiple of 4 ends
+ * in a group whose loads and stores touch only its valid lanes.
+ *
+ * All four share one signature (i32s): src, dst, from, to, C, S, h, w, padH, padW, oh, ow, th, tw,
+ * scratch, T — S the tile stride, T the valid tiles, scratch the calling thread's own block of
+ * {@link winogradScratchFloats} floats. Small row copies are vector loops (memory.copy is a call
+ * into the runtime, which costs more than moving 28 floats).
+ */
+import { Code, i32, ModuleBuilder, v128 } from './emitter.ts';
+
+export interface WinogradExports {
+  winogradInput(...params: number[]): void;
+  winogradInputAdjoint(...params: number[]): void;
+  winogradOutput(...params: number[]): void;
+  winogradOutputAdjoint(...params: number[]): void;
+}
+
+/** Scratch row width (floats) for tw tiles per row: 8 per group of 4 tiles, and 4 spare. */
+export const winogradScratchWidth = (tw: number): number => 8 * Math.ceil(tw / 4) + 4;
+/** Floats of scratch one thread needs (the input adjoint keeps a padded plane of 2·th + 2 rows). */
+export const winogradScratchFloats = (th: number, tw: number): number => Math.max(4, 2 * th + 2) * winogradScratchWidth(tw);
+
+const [SRC, DST, FROM, TO, C, T, H, W, PADH, PADW, OH, OW, TH, TW, SCRATCH, TILES] = Array.from({ length: 16 }, (_, i) => i);
+
+type Op = 'f32x4_add' | 'f32x4_sub';
+
+interface Locals {
+  readonly g: number;
+  readonly groups: number;
+  readonly rowBytes: number;
+  readonly planeStride: number;
+  readonly p: number;
+  readonly ni: number;
+  readonly ci: number;
+  readonly a: number;
+  readonly count: number;
+  readonly q: number;
+  readonly tmp: number;
+  readonly sixteen: number;
+  /** Scratch for {@link copy}. */
+  readonly copyLocals: readonly number[];
+}
+
+/** Copies len floats (len pushed by `count`) from the address `src` pushes to the one `dst` pushes. */
+const copy = (c: Code, l: Locals, dst: () => void, src: () => void, count: () => void): void => {
+  const [d, s, n, i, n4] = l.copyLocals;
+  dst();
+  c.set(d);
+  src();
+  c.set(s);
+  count();
+  c.set(n);
+  c.get(n).i32(-4).op('i32_and').set(n4);
+  c.forUp(i, () => c.i32(0), n4, 4, () => {
+    c.get(d).get(s).mem('v128_load', 0, 0).mem('v128_store', 0, 0);
+    c.get(d).i32(16).op('i32_add').set(d);
+    c.get(s).i32(16).op('i32_add').set(s);
+  });
+  c.forUp(i, () => c.get(n4), n, 1, () => {
+    c.get(d).get(s).mem('f32_load').mem('f32_store');
+    c.get(d).i32(4).op('i32_add').set(d);
+    c.get(s).i32(4).op('i32_add').set(s);
+  });
+};
+
+/** After the last image's planes: zeros in the stride padding [T, S) of channel ci's 16 rows. */
+const zeroPadding = (c: Code, l: Locals): void => {
+  c.get(l.ni).i32(1).op('i32_add').get(TH).op('i32_mul').get(TW).op('i32_mul').get(TILES).op('i32_eq');
+  c.ifThen(() => {
+    c.forUp(l.tmp, () => c.i32(0), l.sixteen, 1, () => {
+      c.get(DST).get(l.tmp).get(C).op('i32_mul').get(l.ci).op('i32_add').get(T).op('i32_mul').get(TILES).op('i32_add')
+        .i32(4).op('i32_mul').op('i32_add')
+        .i32(0).get(T).get(TILES).op('i32_sub').i32(4).op('i32_mul').memoryFill();
+    });
+  });
+};
+
+/** c.set(dst) of a op b for v128 locals. */
+const bin = (c: Code, dst: number, a: number, op: Op, b: number): void => {
+  c.get(a).get(b).simd(op).set(dst);
+};
+const neg = (c: Code, dst: number, a: number): void => {
+  c.get(a).simd('f32x4_neg').set(dst);
+};
+
+/** Loads 4 floats at addr + offset into dst; in a tail group only `count` lanes (the rest zero). */
+const load = (c: Code, dst: number, addr: number, offset: number, tail: boolean, count: number): void => {
+  if (!tail) {
+    c.get(addr).mem('v128_load', offset, 0).set(dst);
+    return;
+  }
+  c.get(addr).mem('v128_load32_zero', offset).set(dst);
+  for (let lane = 1; lane < 3; lane++) {
+    c.get(count).i32(lane).op('i32_gt_s');
+    c.ifThen(() => {
+      c.get(dst).get(addr).mem('f32_load', offset + 4 * lane).f32x4ReplaceLane(lane).set(dst);
+    });
+  }
+};
+
+/** Stores src at addr + offset; in a tail group only its first `count` lanes. */
+const store = (c: Code, addr: number, offset: number, src: number, tail: boolean, count: number): void => {
+  if (!tail) {
+    c.get(addr).get(src).mem('v128_store', offset, 0);
+    return;
+  }
+  c.get(addr).get(src).f32x4ExtractLane(0).mem('f32_store', offset);
+  for (let lane = 1; lane < 3; lane++) {
+    c.get(count).i32(lane).op('i32_gt_s');
+    c.ifThen(() => {
+      c.get(addr).get(src).f32x4ExtractLane(lane).mem('f32_store', offset + 4 * lane);
+    });
+  }
+};
+
+/** The frame every kernel shares: locals, groups per row, the plane loop; `perPlane` emits its body. */
+const kernel = (c: Code, rows: (l: Locals) => void, perPlane: (l: Locals) => void, transformedOut = false): void => {
+  const l: Locals = {
+    g: c.local(i32), groups: c.local(i32), rowBytes: c.local(i32), planeStride: c.local(i32), p: c.local(i32),
+    ni: c.local(i32), ci: c.local(i32), a: c.local(i32), count: c.local(i32), q: c.local(i32), tmp: c.local(i32),
+    sixteen: c.local(i32), copyLocals: Array.from({ length: 5 }, () => c.local(i32)),
+  };
+  c.i32(16).set(l.sixteen);
+  c.get(TW).i32(3).op('i32_add').i32(2).op('i32_shr_u').set(l.groups);
+  c.get(l.groups).i32(8).op('i32_mul').i32(4).op('i32_add').i32(4).op('i32_mul').set(l.rowBytes);
+  c.get(C).get(T).op('i32_mul').i32(4).op('i32_mul').set(l.planeStride);
+  rows(l);
+  c.forUp(l.p, () => c.get(FROM), TO, 1, () => {
+    c.get(l.p).get(C).op('i32_div_u').set(l.ni);
+    c.get(l.p).get(l.ni).get(C).op('i32_mul').op('i32_sub').set(l.ci);
+    perPlane(l);
+    if (transformedOut) zeroPadding(c, l);
+  });
+};
+
+/** For each group of 4 tiles in a tile row: count = valid tiles, then body(full) or body(tail). */
+const groupsOfRow = (c: Code, l: Locals, body: (tail: boolean) => void): void => {
+  c.forUp(l.g, () => c.i32(0), l.groups, 1, () => {
+    c.get(TW).get(l.g).i32(4).op('i32_mul').op('i32_sub').set(l.count);
+    c.get(l.count).i32(4).op('i32_ge_s');
+    c.ifThen(() => body(false), () => body(true));
+  });
+};
+
+/** The first tile of plane p's tile row a in a [16, C, T] tensor at base: base + 4·(ci·T + (ni·th + a)·tw). */
+const tileRow = (c: Code, l: Locals, base: number, dst: number): void => {
+  c.get(base)
+    .get(l.ci).get(T).op('i32_mul')
+    .get(l.ni).get(TH).op('i32_mul').get(l.a).op('i32_add').get(TW).op('i32_mul')
+    .op('i32_add').i32(4).op('i32_mul').op('i32_add').set(dst);
+};
+
+/** Image row pointer: base + 4·(p·h·w + row·w) for an image [planes, h, w]. */
+const imageRow = (c: Code, l: Locals, base: number, h: number, w: number, row: () => void): void => {
+  c.get(base).get(l.p).get(h).op('i32_mul');
+  row();
+  c.op('i32_add').get(w).op('i32_mul').i32(4).op('i32_mul').op('i32_add');
+};
+
+/** image [n, C, h, w] → V [16, C, T]: V = Bᵀ·d·B per tile (see WinogradSpec). */
+const emitInput = (c: Code): void => {
+  const [iy, row, sp, rp] = [c.local(i32), c.local(i32), c.local(i32), c.local(i32)];
+  const [P, Q, P2, Q2, d0, d1, d2, d3, f] = Array.from({ length: 9 }, () => c.local(v128));
+  const hv = Array.from({ length: 16 }, () => c.local(v128));
+  kernel(c, (l) => {
+    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(4).op('i32_mul').memoryFill();
+  }, (l) => {
+    c.forUp(l.a, () => c.i32(0), TH, 1, () => {
+      // The tile row's 4 image rows into scratch columns [padW, padW + w).
+      for (let rr = 0; rr < 4; rr++) {
+        c.get(l.a).i32(2).op('i32_mul').get(PADH).op('i32_sub').i32(rr).op('i32_add').set(iy);
+        c.get(SCRATCH).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add').set(row);
+        c.get(iy).get(H).op('i32_lt_u');
+        c.ifThen(() => {
+          copy(c, l, () => c.get(row), () => imageRow(c, l, SRC, H, W, () => c.get(iy)), () => c.get(W));
+        }, () => {
+          c.get(row).i32(0).get(W).i32(4).op('i32_mul').memoryFill();
+        });
+      }
+      tileRow(c, l, DST, l.q);
+      groupsOfRow(c, l, (tail) => {
+        c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
+        for (let rr = 0; rr < 4; rr++) {
+          c.get(sp).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').set(rp);
+          c.get(rp).mem('v128_load', 0, 0).set(P);
+          c.get(rp).mem('v128_load', 16, 0).set(Q);
+          c.get(rp).mem('v128_load', 8, 0).set(P2);
+          c.get(rp).mem('v128_load', 24, 0).set(Q2);
+          c.get(P).get(Q).shuffle32(0, 2, 4, 6).set(d0);
+          c.get(P).get(Q).shuffle32(1, 3, 5, 7).set(d1);
+          c.get(P2).get(Q2).shuffle32(0, 2, 4, 6).set(d2);
+          c.get(P2).get(Q2).shuffle32(1, 3, 5, 7).set(d3);
+          // (d·B)[rr][j]
+          bin(c, hv[4 * rr], d0, 'f32x4_sub', d2);
+          bin(c, hv[4 * rr + 1], d1, 'f32x4_add', d2);
+          bin(c, hv[4 * rr + 2], d2, 'f32x4_sub', d1);
+          bin(c, hv[4 * rr + 3], d1, 'f32x4_sub', d3);
+        }
+        // Bᵀ·(d·B), plane ξ = 4i + j at q + 16g + ξ·planeStride.
+        c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').set(rp);
+        for (let i = 0; i < 4; i++) {
+          for (let j = 0; j < 4; j++) {
+            const h = (rr: number): number => hv[4 * rr + j];
+            if (i === 0) bin(c, f, h(0), 'f32x4_sub', h(2));
+            else if (i === 1) bin(c, f, h(1), 'f32x4_add', h(2));
+            else if (i === 2) bin(c, f, h(2), 'f32x4_sub', h(1));
+            else bin(c, f, h(1), 'f32x4_sub', h(3));
+            store(c, rp, 0, f, tail, l.count);
+            c.get(rp).get(l.planeStride).op('i32_add').set(rp);
+          }
+        }
+      });
+    });
+  }, true);
+};
+
+/** M [16, C, T] → image [n, C, oh, ow]: each tile Aᵀ·m·A, through 2 scratch rows. */
+const emitOutput = (c: Code): void => {
+  const [sp, qj, stride4] = [c.local(i32), c.local(i32), c.local(i32)];
+  const [m0, m1, m2, m3, y00, y01, y10, y11] = Array.from({ length: 8 }, () => c.local(v128));
+  const r0 = Array.from({ length: 4 }, () => c.local(v128));
+  const r1 = Array.from({ length: 4 }, () => c.local(v128));
+  kernel(c, (l) => {
+    c.get(l.planeStride).i32(4).op('i32_mul').set(stride4);
+  }, (l) => {
+    c.forUp(l.a, () => c.i32(0), TH, 1, () => {
+      tileRow(c, l, SRC, l.q);
+      groupsOfRow(c, l, (tail) => {
+        for (let j = 0; j < 4; j++) {
+          // m[i][j] (ξ = 4i + j) at q + 16g + (4i + j)·planeStride.
+          c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
+          load(c, m0, qj, 0, tail, l.count);
+          c.get(qj).get(stride4).op('i32_add').set(qj);
+          load(c, m1, qj, 0, tail, l.count);
+          c.get(qj).get(stride4).op('i32_add').set(qj);
+          load(c, m2, qj, 0, tail, l.count);
+          c.get(qj).get(stride4).op('i32_add').set(qj);
+          load(c, m3, qj, 0, tail, l.count);
+          // (Aᵀ·m)[0][j] = m0 + m1 + m2, [1][j] = m1 − m2 − m3
+          bin(c, r0[j], m0, 'f32x4_add', m1);
+          bin(c, r0[j], r0[j], 'f32x4_add', m2);
+          bin(c, r1[j], m1, 'f32x4_sub', m2);
+          bin(c, r1[j], r1[j], 'f32x4_sub', m3);
+        }
+        for (const [r, ya, yb] of [[r0, y00, y01], [r1, y10, y11]] as const) {
+          bin(c, ya, r[0], 'f32x4_add', r[1]);
+          bin(c, ya, ya, 'f32x4_add', r[2]);
+          bin(c, yb, r[1], 'f32x4_sub', r[2]);
+          bin(c, yb, yb, 'f32x4_sub', r[3]);
+        }
+        // Interleave the tiles' two columns: output columns 8g .. 8g + 7 of both rows.
+        c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
+        c.get(sp).get(y00).get(y01).shuffle32(0, 4, 1, 5).mem('v128_store', 0, 0);
+        c.get(sp).get(y00).get(y01).shuffle32(2, 6, 3, 7).mem('v128_store', 16, 0);
+        c.get(sp).get(l.rowBytes).op('i32_add').set(sp);
+        c.get(sp).get(y10).get(y11).shuffle32(0, 4, 1, 5).mem('v128_store', 0, 0);
+        c.get(sp).get(y10).get(y11).shuffle32(2, 6, 3, 7).mem('v128_store', 16, 0);
+      });
+      // Rows 2a and (inside the image) 2a + 1, columns [0, ow).
+      copy(c, l, () => imageRow(c, l, DST, OH, OW, () => c.get(l.a).i32(2).op('i32_mul')), () => c.get(SCRATCH), () => c.get(OW));
+      c.get(l.a).i32(2).op('i32_mul').i32(1).op('i32_add').get(OH).op('i32_lt_s');
+      c.ifThen(() => {
+        copy(c, l, () => imageRow(c, l, DST, OH, OW, () => c.get(l.a).i32(2).op('i32_mul').i32(1).op('i32_add')),
+          () => c.get(SCRATCH).get(l.rowBytes).op('i32_add'), () => c.get(OW));
+      });
+    });
+  });
+};
+
+/** image-shaped g [n, C, oh, ow] → [16, C, T]: A·g·Aᵀ of each zero-padded 2×2 tile. */
+const emitOutputAdjoint = (c: Code): void => {
+  const [sp, rp] = [c.local(i32), c.local(i32)];
+  const [L, Hh, g00, g01, g10, g11, h0, h1, f] = Array.from({ length: 9 }, () => c.local(v128));
+  kernel(c, (l) => {
+    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(2).op('i32_mul').memoryFill();
+  }, (l) => {
+    c.forUp(l.a, () => c.i32(0), TH, 1, () => {
+      copy(c, l, () => c.get(SCRATCH), () => imageRow(c, l, SRC, OH, OW, () => c.get(l.a).i32(2).op('i32_mul')), () => c.get(OW));
+      c.get(l.a).i32(2).op('i32_mul').i32(1).op('i32_add').get(OH).op('i32_lt_s');
+      c.ifThen(() => {
+        copy(c, l, () => c.get(SCRATCH).get(l.rowBytes).op('i32_add'),
+          () => imageRow(c, l, SRC, OH, OW, () => c.get(l.a).i32(2).op('i32_mul').i32(1).op('i32_add')), () => c.get(OW));
+      }, () => {
+        c.get(SCRATCH).get(l.rowBytes).op('i32_add').i32(0).get(OW).i32(4).op('i32_mul').memoryFill();
+      });
+      tileRow(c, l, DST, l.q);
+      groupsOfRow(c, l, (tail) => {
+        c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
+        c.get(sp).mem('v128_load', 0, 0).set(L);
+        c.get(sp).mem('v128_load', 16, 0).set(Hh);
+        c.get(L).get(Hh).shuffle32(0, 2, 4, 6).set(g00);
+        c.get(L).get(Hh).shuffle32(1, 3, 5, 7).set(g01);
+        c.get(sp).get(l.rowBytes).op('i32_add').set(sp);
+        c.get(sp).mem('v128_load', 0, 0).set(L);
+        c.get(sp).mem('v128_load', 16, 0).set(Hh);
+        c.get(L).get(Hh).shuffle32(0, 2, 4, 6).set(g10);
+        c.get(L).get(Hh).shuffle32(1, 3, 5, 7).set(g11);
+        c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').set(rp);
+        for (let i = 0; i < 4; i++) {
+          // (A·g)[i][v]: g0v, g0v + g1v, g0v − g1v, −g1v
+          for (const [dst, a, b] of [[h0, g00, g10], [h1, g01, g11]] as const) {
+            if (i === 0) c.get(a).set(dst);
+            else if (i === 1) bin(c, dst, a, 'f32x4_add', b);
+            else if (i === 2) bin(c, dst, a, 'f32x4_sub', b);
+            else neg(c, dst, b);
+          }
+          for (let j = 0; j < 4; j++) {
+            // (·Aᵀ)[i][j]: h0, h0 + h1, h0 − h1, −h1
+            if (j === 0) c.get(h0).set(f);
+            else if (j === 1) bin(c, f, h0, 'f32x4_add', h1);
+            else if (j === 2) bin(c, f, h0, 'f32x4_sub', h1);
+            else neg(c, f, h1);
+            store(c, rp, 0, f, tail, l.count);
+            c.get(rp).get(l.planeStride).op('i32_add').set(rp);
+          }
+        }
+      });
+    });
+  }, true);
+};
+
+/** V-shaped [16, C, T] → image [n, C, h, w]: B·v·Bᵀ of each tile added at its patch. */
+const emitInputAdjoint = (c: Code): void => {
+  const [rowBase, qj, stride4, pos, iy, planeBytes] = Array.from({ length: 6 }, () => c.local(i32));
+  const [v0, v1, v2, v3, dd0, dd1, dd2, dd3, lo01, hi01, lo23, hi23, t] = Array.from({ length: 13 }, () => c.local(v128));
+  const e = Array.from({ length: 16 }, () => c.local(v128));
+  const carry = Array.from({ length: 4 }, () => c.local(v128));
+  kernel(c, (l) => {
+    c.get(l.planeStride).i32(4).op('i32_mul').set(stride4);
+    // The padded plane: rows 2·th + 2 (scratch row = image row + padH, column = image column + padW).
+    c.get(TH).i32(2).op('i32_mul').i32(2).op('i32_add').get(l.rowBytes).op('i32_mul').set(planeBytes);
+  }, (l) => {
+    c.get(SCRATCH).i32(0).get(planeBytes).memoryFill();
+    c.forUp(l.a, () => c.i32(0), TH, 1, () => {
+      tileRow(c, l, SRC, l.q);
+      c.get(SCRATCH).get(l.a).i32(2).op('i32_mul').get(l.rowBytes).op('i32_mul').op('i32_add').set(rowBase);
+      for (const k of carry) c.f32x4(0).set(k);
+      groupsOfRow(c, l, (tail) => {
+        for (let j = 0; j < 4; j++) {
+          c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
+          load(c, v0, qj, 0, tail, l.count);
+          c.get(qj).get(stride4).op('i32_add').set(qj);
+          load(c, v1, qj, 0, tail, l.count);
+          c.get(qj).get(stride4).op('i32_add').set(qj);
+          load(c, v2, qj, 0, tail, l.count);
+          c.get(qj).get(stride4).op('i32_add').set(qj);
+          load(c, v3, qj, 0, tail, l.count);
+          // (B·v)[r][j]: v0, v1 − v2 + v3, v1 + v2 − v0, −v3
+          c.get(v0).set(e[j]);
+          bin(c, e[4 + j], v1, 'f32x4_sub', v2);
+          bin(c, e[4 + j], e[4 + j], 'f32x4_add', v3);
+          bin(c, e[8 + j], v1, 'f32x4_add', v2);
+          bin(c, e[8 + j], e[8 + j], 'f32x4_sub', v0);
+          neg(c, e[12 + j], v3);
+        }
+        for (let r = 0; r < 4; r++) {
+          const x = (j: number): number => e[4 * r + j];
+          // (·Bᵀ)[r][s]: same pattern along the row.
+          c.get(x(0)).set(dd0);
+          bin(c, dd1, x(1), 'f32x4_sub', x(2));
+          bin(c, dd1, dd1, 'f32x4_add', x(3));
+          bin(c, dd2, x(1), 'f32x4_add', x(2));
+          bin(c, dd2, dd2, 'f32x4_sub', x(0));
+          neg(c, dd3, x(3));
+          // Tile L's column s lands at scratch column 8g + 2L + s.
+          c.get(dd0).get(dd1).shuffle32(0, 4, 1, 5).set(lo01);
+          c.get(dd0).get(dd1).shuffle32(2, 6, 3, 7).set(hi01);
+          c.get(dd2).get(dd3).shuffle32(0, 4, 1, 5).set(lo23);
+          c.get(dd2).get(dd3).shuffle32(2, 6, 3, 7).set(hi23);
+          c.get(rowBase).i32(r).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.g).i32(32).op('i32_mul').op('i32_add').set(pos);
+          c.get(carry[r]).get(lo23).shuffle32(2, 3, 4, 5).get(lo01).simd('f32x4_add').set(t);
+          c.get(pos).get(pos).mem('v128_load', 0, 0).get(t).simd('f32x4_add').mem('v128_store', 0, 0);
+          c.get(lo23).get(hi23).shuffle32(2, 3, 4, 5).get(hi01).simd('f32x4_add').set(t);
+          c.get(pos).get(pos).mem('v128_load', 16, 0).get(t).simd('f32x4_add').mem('v128_store', 16, 0);
+          c.get(hi23).set(carry[r]);
+        }
+      });
+      // The last group's columns 8·groups, 8·groups + 1.
+      for (let r = 0; r < 4; r++) {
+        c.get(rowBase).i32(r).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.groups).i32(32).op('i32_mul').op('i32_add').set(pos);
+        c.get(pos).get(pos).mem('v128_load', 0, 0).get(carry[r]).f32x4(0).shuffle32(2, 3, 4, 5).simd('f32x4_add').mem('v128_store', 0, 0);
+      }
+    });
+    // The image is the scratch's rows [padH, padH + h), columns [padW, padW + w).
+    c.forUp(iy, () => c.i32(0), H, 1, () => {
+      copy(c, l, () => imageRow(c, l, DST, H, W, () => c.get(iy)),
+        () => c.get(SCRATCH).get(iy).get(PADH).op('i32_add').get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add'),
+        () => c.get(W));
+    });
+  });
+};
+
+/** Adds the four kernels to a module (the backend puts them in its conv module). */
+export const buildWinogradFunctions = (m: ModuleBuilder): void => {
+  const ints = new Array<typeof i32>(16).fill(i32);
+  m.func('winogradInput', ints, [], emitInput);
+  m.func('winogradInputAdjoint', ints, [], emitInputAdjoint);
+  m.func('winogradOutput', ints, [], emitOutput);
+  m.func('winogradOutputAdjoint', ints, [], emitOutputAdjoint);
+};

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   binaryOps, unaryOps, type Backend, type BinaryOp, type FloatArray, type Im2colSpec, type MatmulSpec,
-  type UnaryOp, type WinogradKernels, type WinogradSpec, winogradTiles,
+  type RowAct, type RowKernels, type UnaryOp, type WinogradKernels, type WinogradSpec, winogradTiles,
 } from '../src/tensor/backend.ts';
 import { createFastBackend } from '../src/tensor/fast/index.ts';
 import { createPlainBackend } from '../src/tensor/plain/index.ts';
@@ -386,6 +386,48 @@ describe('fast kernels = plain kernels', () => {
       }
     }), { numRuns: 30 });
     expect(one.liveBuffers()).toBe(0);
+    one.close();
+    two.close();
+  });
+
+  it('fused row kernels (moments, affine + activation and its two gradient kernels) on random rows (1 and 2 threads)', () => {
+    const one = createFastBackend({ threads: 1 });
+    const two = createFastBackend({ threads: 2 });
+    // Data from a seed (the sizes reach the 2-thread split, where fast-check arrays would be slow).
+    const arb = fc.record({
+      rows: fc.integer({ min: 1, max: 200 }), len: fc.integer({ min: 1, max: 600 }), act: fc.constantFrom<RowAct>('identity', 'silu'),
+      seed: fc.double({ min: 0, max: 100, noNaN: true }),
+    });
+    fc.assert(fc.property(arb, ({ rows, len, act, seed }) => {
+      const wave = (n: number, f: number, amp: number): Float32Array => Float32Array.from({ length: n }, (_, i) => amp * Math.sin(f * i + seed));
+      const x = wave(rows * len, 0.77, 6);
+      const gy = wave(rows * len, 0.31, 2);
+      const coeffs = [1.3, 0.57, 0.91, 2.1, 0.17].map((f) => wave(rows, f, 2));
+      const run = (be: Backend): FloatArray[] => {
+        const hs = [x, gy, ...coeffs].map((d) => be.write(d));
+        const k = be.rows as RowKernels;
+        const outs: [ReturnType<Backend['write']>, number][] = [
+          [k.moments(hs[0], rows, len), 2 * rows],
+          [k.affineAct(hs[0], hs[2], hs[3], rows, len, act), rows * len],
+          [k.affineActGradSums(hs[0], hs[1], hs[2], hs[3], rows, len, act), 2 * rows],
+          [k.affineActGradInput(hs[0], hs[1], hs[2], hs[3], hs[4], hs[5], hs[6], rows, len, act), rows * len],
+        ];
+        const r = outs.map(([h, n]) => be.read(h, n));
+        [...hs, ...outs.map(([h]) => h)].forEach((h) => be.dispose(h));
+        return r;
+      };
+      const want = run(plain);
+      const got = run(one);
+      ['moments', 'affineAct', 'affineActGradSums', 'affineActGradInput'].forEach((name, i) => {
+        // Sums against the sum of magnitudes; maps elementwise (a few ulps: the SIMD sigmoid).
+        const scale = name.endsWith('Sums') || name === 'moments' ? 2e-6 * len * 40 : 1e-5;
+        for (let j = 0; j < want[i].length; j++) {
+          const tol = scale * Math.max(1, Math.abs(want[i][j]));
+          if (!(Math.abs(got[i][j] - want[i][j]) <= tol)) expect.fail(`${name} (${rows}×${len}, ${act}): element ${j} is ${got[i][j]}, reference ${want[i][j]}`);
+        }
+      });
+      expect(run(two), '2 threads').toEqual(got);
+    }), { numRuns: 20 });
     one.close();
     two.close();
   });

@@ -251,6 +251,18 @@ export const opCases: readonly OpCase[] = [
     f: ([x, w, b, g]) => O.groupNorm(x, g.backend.read(g.storage.handle, 1)[0], w, b),
   },
   {
+    name: 'groupNormAct (scale, shift, SiLU)',
+    inputs: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 })).chain(([n, g, cpg, h]) =>
+      fc.tuple(input([n, g * cpg, h, h + 1]), input([g * cpg]), input([g * cpg]), input([n, g * cpg]), input([n, g * cpg]), fc.constant(meta([g])))),
+    f: ([x, w, b, scale, shift, g]) => O.groupNormAct(x, g.backend.read(g.storage.handle, 1)[0], w, b, { scale, shift }),
+  },
+  {
+    name: 'groupNormAct (no affine, identity)',
+    inputs: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 2, max: 9 })).chain(([n, g, cpg, l]) =>
+      fc.tuple(input([n, g * cpg, l]), fc.constant(meta([g])))),
+    f: ([x, g]) => O.groupNormAct(x, g.backend.read(g.storage.handle, 1)[0], null, null, { act: 'identity' }),
+  },
+  {
     name: 'batchNorm(train)',
     inputs: fc.tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain(([n, c, h]) => fc.tuple(input([n, c, h, h]), input([c]), input([c]))),
     f: ([x, w, b]) => O.batchNorm(x, w, b, { runningMean: O.zeros([x.shape[1]], x.backend), runningVar: O.ones([x.shape[1]], x.backend) }, { training: true }).y,

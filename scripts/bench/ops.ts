@@ -34,15 +34,22 @@ export const opBenchmarks = (backend: Backend, threads = 1, minSeconds = 1): Ben
   const w = O.normal(k5, [32, 32, 3, 3], 0, 0.1);
   const g = O.normal(k6, [64, 32, 28, 28]);
   const convFlops = 2 * 64 * 32 * 28 * 28 * 32 * 9;
-  record('conv2d 3x3 [64,32,28,28]→32 forward', convFlops, () => O.conv2d(x, w, null, { padding: 1 }));
-  const fwd = out[out.length - 1].seconds as number;
-  // forward + both gradients, then the forward's share is taken out
-  const both = timeMedian(() => tidy(() => {
-    const { grads } = valueAndGrad((p: { x: Tensor; w: Tensor }) => O.sum(O.mul(O.conv2d(p.x, p.w, null, { padding: 1 }), g)))({ x, w });
-    toFloat32(grads.x);
-    toFloat32(grads.w);
-  }), { minSeconds });
-  const bwd = Math.max(both - fwd, 1e-9);
-  out.push({ name: 'conv2d 3x3 [64,32,28,28]→32 backward (input+weight)', backend: backend.name, threads, value: +gflops(2 * convFlops, bwd).toFixed(3), unit: 'GFLOP/s', seconds: +bwd.toFixed(5) });
+  // The default algorithm (Winograd F(2×2, 3×3) where the backend has it), and im2col + matmul as
+  // well on such backends. FLOPs are the direct convolution's either way.
+  const algorithms: ('auto' | 'im2col')[] = backend.winograd ? ['auto', 'im2col'] : ['auto'];
+  for (const algorithm of algorithms) {
+    const suffix = algorithm === 'auto' ? '' : ' (im2col)';
+    const opts = { padding: 1, algorithm };
+    record(`conv2d 3x3 [64,32,28,28]→32 forward${suffix}`, convFlops, () => O.conv2d(x, w, null, opts));
+    const fwd = out[out.length - 1].seconds as number;
+    // forward + both gradients, then the forward's share is taken out
+    const both = timeMedian(() => tidy(() => {
+      const { grads } = valueAndGrad((p: { x: Tensor; w: Tensor }) => O.sum(O.mul(O.conv2d(p.x, p.w, null, opts), g)))({ x, w });
+      toFloat32(grads.x);
+      toFloat32(grads.w);
+    }), { minSeconds });
+    const bwd = Math.max(both - fwd, 1e-9);
+    out.push({ name: `conv2d 3x3 [64,32,28,28]→32 backward (input+weight)${suffix}`, backend: backend.name, threads, value: +gflops(2 * convFlops, bwd).toFixed(3), unit: 'GFLOP/s', seconds: +bwd.toFixed(5) });
+  }
   return out;
 });

@@ -11,7 +11,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { ShapeError } from '../tensor/shape.ts';
 import * as ops from '../ops/index.ts';
 import { type Conv2dConfig, conv2d, conv2dSpec, type ConvParams } from './conv.ts';
-import { groupNorm, type GroupNormConfig, groupNormSpec, type NormParams } from './norm.ts';
+import { type GroupNormConfig, groupNormSpec, type NormParams } from './norm.ts';
 import { materialize, type Spec } from './spec.ts';
 
 export interface AttentionConfig {
@@ -52,7 +52,7 @@ export const attention = (p: AttentionParams, cfg: AttentionConfig, x: Tensor): 
   const d = c / heads;
   const n = hgt * wid;
   const l = parts(cfg);
-  const qkv = ops.reshape(conv2d(p.qkv, l.qkv, groupNorm(p.norm, l.norm, x)), [b, 3, heads, d, n]);
+  const qkv = ops.reshape(conv2d(p.qkv, l.qkv, ops.groupNormAct(x, l.norm.groups, p.norm.weight, p.norm.bias, { eps: (l.norm as GroupNormConfig).eps ?? 1e-5, act: 'identity' })), [b, 3, heads, d, n]);
   const [q, k, v] = [0, 1, 2].map((i) => ops.reshape(ops.sliceAxis(qkv, 1, i, i + 1), [b, heads, d, n]));
   const scores = ops.mul(ops.matmul(q, k, true, false), 1 / Math.sqrt(d)); // [B, heads, n_i, n_j] = qᵀk
   const weights = ops.softmax(scores, -1);

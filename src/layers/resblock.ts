@@ -11,7 +11,6 @@ import * as ops from '../ops/index.ts';
 import { type Conv2dConfig, conv2d, conv2dSpec, type ConvParams } from './conv.ts';
 import { linear, type LinearConfig, type LinearParams, linearSpec } from './linear.ts';
 import { type GroupNormConfig, groupNormSpec, type NormParams } from './norm.ts';
-import { checkpoint } from '../grad/checkpoint.ts';
 import { materialize, type Spec } from './spec.ts';
 
 export interface ResBlockConfig {
@@ -63,15 +62,12 @@ export const initResBlock = (key: Key, cfg: ResBlockConfig): ResBlockParams => m
 export const resBlock = (p: ResBlockParams, cfg: ResBlockConfig, x: Tensor, temb: Tensor): Tensor => {
   const l = parts(cfg);
   const c = cfg.outChannels;
-  const b = x.shape[0];
-  const [scale, shift] = ops.split(linear(p.mlp, l.mlp, ops.silu(temb)), [c, c], 1).map((s) => ops.reshape(s, [b, c, 1, 1]));
-  // The norm → modulation → SiLU chains are checkpointed: of their eight or so full-size
-  // intermediates only the output is kept for the backward pass, which recomputes the rest.
+  const [scale, shift] = ops.split(linear(p.mlp, l.mlp, ops.silu(temb)), [c, c], 1);
+  // The norm → modulation → SiLU chains are one fused op each (only their input is kept for the
+  // backward pass).
   const eps = (l.norm as GroupNormConfig).eps ?? 1e-5;
-  let h = checkpoint(([u, w, bias, sc, sh]) => ops.silu(ops.add(ops.mul(ops.groupNorm(u, l.norm.groups, w, bias, eps), ops.add(sc, 1)), sh)),
-    [conv2d(p.conv1, l.conv1, x), p.norm1.weight, p.norm1.bias, scale, shift]);
-  h = checkpoint(([u, w, bias]) => ops.silu(ops.groupNorm(u, l.norm.groups, w, bias, eps)),
-    [conv2d(p.conv2, l.conv2, h), p.norm2.weight, p.norm2.bias]);
+  let h = ops.groupNormAct(conv2d(p.conv1, l.conv1, x), l.norm.groups, p.norm1.weight, p.norm1.bias, { eps, scale, shift });
+  h = ops.groupNormAct(conv2d(p.conv2, l.conv2, h), l.norm.groups, p.norm2.weight, p.norm2.bias, { eps });
   const skip = p.skip && l.skip ? conv2d(p.skip, l.skip, x) : x;
   return ops.add(h, skip);
 };

@@ -18,7 +18,7 @@ import {
   classEmbedding, type ClassEmbeddingConfig, classEmbeddingSpec, type EmbeddingParams, sinusoidalEmbedding,
 } from './embedding.ts';
 import { linear, type LinearConfig, type LinearParams, linearSpec } from './linear.ts';
-import { groupNorm, type GroupNormConfig, groupNormSpec, type NormParams } from './norm.ts';
+import { type GroupNormConfig, groupNormSpec, type NormParams } from './norm.ts';
 import { resBlock, type ResBlockConfig, type ResBlockParams, resBlockSpec } from './resblock.ts';
 import { materialize, type Spec } from './spec.ts';
 import { loadStateDict, type StateDictEntry, type StateDictError } from './state-dict.ts';
@@ -223,5 +223,5 @@ export const unet = (p: UnetParams, cfg: UnetConfig, x: Tensor, t: Tensor, opts:
     h = level(ops.concat([h, skips[u.level]], 1), p.up_blocks[k], p.up_attns?.[k], u);
     if (u.upsample) h = conv2d(p.upsamples[k], u.upsample, ops.upsampleNearest(h, 2));
   });
-  return conv2d(p.out_conv, l.outConv, ops.silu(groupNorm(p.out_norm, l.outNorm, h)));
+  return conv2d(p.out_conv, l.outConv, ops.groupNormAct(h, l.outNorm.groups, p.out_norm.weight, p.out_norm.bias, { eps: (l.outNorm as GroupNormConfig).eps ?? 1e-5 }));
 };

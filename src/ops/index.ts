@@ -6,3 +6,4 @@ export * from './matmul.ts';
 export * from './conv.ts';
 export * from './nn.ts';
 export * from './random.ts';
+export * from './fused.ts';

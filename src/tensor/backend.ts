@@ -129,6 +129,27 @@ export interface WinogradKernels {
   outputAdjoint(g: Handle, spec: WinogradSpec): Handle;
 }
 
+/** The activation of the fused row kernels. */
+export type RowAct = 'identity' | 'silu';
+
+/**
+ * Row kernels for a fused normalisation + affine + activation (group norm → scale/shift → SiLU):
+ * x is viewed as [rows, len] (a row is one channel of one image) and every row has its own
+ * coefficients a, b, p, q, s ([rows] each). A backend may leave them out; groupNormAct then
+ * composes ordinary ops. With z = a[r]·x + b[r] and gz = gy·act′(z):
+ * - `moments`: [rows, 2] = (Σ x, Σ (x − mean)²) of each row, accumulated in doubles;
+ * - `affineAct`: act(z);
+ * - `affineActGradSums`: [rows, 2] = (Σ gz, Σ gz·x) of each row;
+ * - `affineActGradInput`: p[r]·gz + q[r]·x + s[r].
+ */
+export interface RowKernels {
+  moments(x: Handle, rows: number, len: number): Handle;
+  affineAct(x: Handle, a: Handle, b: Handle, rows: number, len: number, act: RowAct): Handle;
+  affineActGradSums(x: Handle, gy: Handle, a: Handle, b: Handle, rows: number, len: number, act: RowAct): Handle;
+  affineActGradInput(x: Handle, gy: Handle, a: Handle, b: Handle, p: Handle, q: Handle, s: Handle,
+    rows: number, len: number, act: RowAct): Handle;
+}
+
 export interface Backend {
   /** e.g. `plain`, `gpujs-cpu`, `gpujs-headlessgl`. */
   readonly name: string;
@@ -183,4 +204,6 @@ export interface Backend {
   col2im(cols: Handle, spec: Im2colSpec): Handle;
   /** Optional: Winograd F(2×2, 3×3) transforms, used by conv2d where present. */
   readonly winograd?: WinogradKernels;
+  /** Optional: fused row kernels, used by groupNormAct where present. */
+  readonly rows?: RowKernels;
 }

@@ -47,8 +47,17 @@ export const profiled = (inner: Backend): ProfiledBackend => {
     record(name, t0);
     return r;
   };
+  const rk = inner.rows;
   return {
     ...(wrapped as unknown as Backend),
+    ...(rk ? {
+      rows: {
+        moments: timed('rows:moments', rk.moments.bind(rk)),
+        affineAct: timed('rows:affineAct', rk.affineAct.bind(rk)),
+        affineActGradSums: timed('rows:affineActGradSums', rk.affineActGradSums.bind(rk)),
+        affineActGradInput: timed('rows:affineActGradInput', rk.affineActGradInput.bind(rk)),
+      },
+    } : {}),
     ...(w ? {
       winograd: {
         input: timed('winograd:input', w.input.bind(w)),

@@ -12,6 +12,7 @@
  */
 import { Code, f32, f64, i32, ModuleBuilder, v128, type MemoryImport } from './emitter.ts';
 import type { BinaryOp, UnaryOp } from '../backend.ts';
+import { buildRowFunctions, type RowExports } from './rows-wasm.ts';
 
 export const simdUnaryOps = ['neg', 'abs', 'sqrt', 'square', 'reciprocal', 'rsqrt', 'relu', 'exp', 'sigmoid'] as const;
 export type SimdUnaryOp = (typeof simdUnaryOps)[number] & UnaryOp;
@@ -29,7 +30,7 @@ export type UnaryKernel = (x: number, out: number, n: number) => void;
 export type BinaryKernel = (a: number, b: number, out: number, outer: number, inner: number,
   aOuter: number, bOuter: number) => void;
 
-export interface ElementwiseExports {
+export interface ElementwiseExports extends RowExports {
   [name: `unary_${string}`]: UnaryKernel;
   [name: `binary_${string}`]: BinaryKernel;
   where(cond: number, a: number, b: number, out: number, n: number): void;
@@ -57,7 +58,7 @@ const emitExp = (c: Code, x: number, t: number, nn: number, ni: number): void =>
 };
 
 /** Leaves op(x) on the stack for a v128 local x. */
-const emitUnaryVector = (c: Code, op: SimdUnaryOp, x: number): void => {
+export const emitUnaryVector = (c: Code, op: SimdUnaryOp, x: number): void => {
   const scratch = (): [number, number, number] => [c.local(v128), c.local(v128), c.local(v128)];
   switch (op) {
     case 'neg': c.get(x).simd('f32x4_neg'); return;
@@ -227,5 +228,6 @@ export const buildElementwiseModule = (memory: MemoryImport): ModuleBuilder => {
   emitWhere(m);
   emitReduce(m, 'sum');
   emitReduce(m, 'max');
+  buildRowFunctions(m);
   return m;
 };

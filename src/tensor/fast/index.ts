@@ -21,6 +21,7 @@ import {
   checkWinogradSpec, winogradImageSize, winogradOutSize, winogradTransformedSize,
 } from '../plain/winograd.ts';
 import { winogradScratchFloats, type WinogradExports } from './winograd-wasm.ts';
+import { checkRows } from '../plain/rows.ts';
 import { buildConvModule, validColumns, type ConvExports } from './conv-wasm.ts';
 import { binary, reduceLast, unary, where, type ElementwiseContext } from './elementwise.ts';
 import { buildElementwiseModule, type ElementwiseExports } from './elementwise-wasm.ts';
@@ -156,6 +157,21 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
     });
   };
 
+  /**
+   * A row kernel over `rows` rows of `len`, split by rows over threads when large: `ptrs(from)` gives
+   * the call's pointers for a range starting at row `from`.
+   */
+  const overRows = (name: string, rows: number, len: number, ptrs: (from: number) => number[]): void => {
+    const fn = ew[name as `rows_affine_${string}`];
+    runSplit(workers, 1, name, rows, 1, (from, to) => [...ptrs(from), to - from, len], (p) => fn(...p), rows * len);
+  };
+  /** Input blocks, length-checked: [handle, floats] pairs. */
+  const inputs = (kernel: string, list: readonly [string, Handle, number][]): FloatBlock[] => list.map(([what, h, size]) => {
+    const b = block(h);
+    checkLength(kernel, what, b.size, size);
+    return b;
+  });
+
   const checkSpec = (kernel: string, s: Im2colSpec): void => {
     const dims = [s.n, s.c, s.h, s.w, s.kh, s.kw, s.oh, s.ow, s.padH, s.padW];
     if (dims.some((d) => !Number.isInteger(d) || d < 0) || !(s.strideH >= 1 && s.strideW >= 1)) {
@@ -255,6 +271,28 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
       inputAdjoint: (v, s) => winograd('winogradInputAdjoint', v, s, winogradTransformedSize(s), winogradImageSize(s)),
       output: (m, s) => winograd('winogradOutput', m, s, winogradTransformedSize(s), winogradOutSize(s)),
       outputAdjoint: (g, s) => winograd('winogradOutputAdjoint', g, s, winogradOutSize(s), winogradTransformedSize(s)),
+    },
+
+    rows: {
+      moments: (x, rows, len) => (checkRows('rowMoments', rows, len), fresh(2 * rows, (out) => {
+        const [xb] = inputs('rowMoments', [['x', x, rows * len]]);
+        overRows('rows_moments', rows, len, (f) => [xb.offset + 4 * f * len, out.offset + 8 * f]);
+      })),
+      affineAct: (x, a, b, rows, len, act) => (checkRows('rowAffineAct', rows, len, act), fresh(rows * len, (out) => {
+        const [xb, ab, bb] = inputs('rowAffineAct', [['x', x, rows * len], ['a', a, rows], ['b', b, rows]]);
+        overRows(`rows_affine_${act}`, rows, len, (f) => [xb.offset + 4 * f * len, ab.offset + 4 * f, bb.offset + 4 * f, out.offset + 4 * f * len]);
+      })),
+      affineActGradSums: (x, gy, a, b, rows, len, act) => (checkRows('rowAffineActGradSums', rows, len, act), fresh(2 * rows, (out) => {
+        const [xb, gb, ab, bb] = inputs('rowAffineActGradSums', [['x', x, rows * len], ['gy', gy, rows * len], ['a', a, rows], ['b', b, rows]]);
+        overRows(`rows_gradsums_${act}`, rows, len, (f) => [xb.offset + 4 * f * len, gb.offset + 4 * f * len, ab.offset + 4 * f,
+          bb.offset + 4 * f, out.offset + 8 * f]);
+      })),
+      affineActGradInput: (x, gy, a, b, p, q, s, rows, len, act) => (checkRows('rowAffineActGradInput', rows, len, act), fresh(rows * len, (out) => {
+        const bs = inputs('rowAffineActGradInput', [['x', x, rows * len], ['gy', gy, rows * len], ['a', a, rows], ['b', b, rows],
+          ['p', p, rows], ['q', q, rows], ['s', s, rows]]);
+        overRows(`rows_gradinput_${act}`, rows, len, (f) => [...bs.map((blk, i) => blk.offset + 4 * f * (i < 2 ? len : 1)),
+          out.offset + 4 * f * len]);
+      })),
     },
   };
 };

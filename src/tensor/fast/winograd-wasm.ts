@@ -16,6 +16,7 @@
  * into the runtime, which costs more than moving 28 floats).
  */
 import { Code, i32, ModuleBuilder, v128 } from './emitter.ts';
+import { loadLanes as load, storeLanes as store } from './lanes.ts';
 
 export interface WinogradExports {
   winogradInput(...params: number[]): void;
@@ -27,7 +28,8 @@ export interface WinogradExports {
 /** Scratch row width (floats) for tw tiles per row: 8 per group of 4 tiles, and 4 spare. */
 export const winogradScratchWidth = (tw: number): number => 8 * Math.ceil(tw / 4) + 4;
 /** Floats of scratch one thread needs (the input adjoint keeps a padded plane of 2·th + 2 rows). */
-export const winogradScratchFloats = (th: number, tw: number): number => Math.max(4, 2 * th + 2) * winogradScratchWidth(tw);
+export const winogradScratchFloats = (th: number, tw: number): number =>
+  Math.max(4, 2 * th + 2) * winogradScratchWidth(tw) + 16 * (th * tw + 4);
 
 const [SRC, DST, FROM, TO, C, T, H, W, PADH, PADW, OH, OW, TH, TW, SCRATCH, TILES] = Array.from({ length: 16 }, (_, i) => i);
 
@@ -46,6 +48,10 @@ interface Locals {
   readonly q: number;
   readonly tmp: number;
   readonly sixteen: number;
+  /** The staging area after the scratch rows: 16 rows of a plane's th·tw tiles (+ 4 spare). */
+  readonly stage: number;
+  readonly stageStride: number;
+  readonly tpp: number;
   /** Scratch for {@link copy}. */
   readonly copyLocals: readonly number[];
 }
@@ -92,47 +98,23 @@ const neg = (c: Code, dst: number, a: number): void => {
   c.get(a).simd('f32x4_neg').set(dst);
 };
 
-/** Loads 4 floats at addr + offset into dst; in a tail group only `count` lanes (the rest zero). */
-const load = (c: Code, dst: number, addr: number, offset: number, tail: boolean, count: number): void => {
-  if (!tail) {
-    c.get(addr).mem('v128_load', offset, 0).set(dst);
-    return;
-  }
-  c.get(addr).mem('v128_load32_zero', offset).set(dst);
-  for (let lane = 1; lane < 3; lane++) {
-    c.get(count).i32(lane).op('i32_gt_s');
-    c.ifThen(() => {
-      c.get(dst).get(addr).mem('f32_load', offset + 4 * lane).f32x4ReplaceLane(lane).set(dst);
-    });
-  }
-};
-
-/** Stores src at addr + offset; in a tail group only its first `count` lanes. */
-const store = (c: Code, addr: number, offset: number, src: number, tail: boolean, count: number): void => {
-  if (!tail) {
-    c.get(addr).get(src).mem('v128_store', offset, 0);
-    return;
-  }
-  c.get(addr).get(src).f32x4ExtractLane(0).mem('f32_store', offset);
-  for (let lane = 1; lane < 3; lane++) {
-    c.get(count).i32(lane).op('i32_gt_s');
-    c.ifThen(() => {
-      c.get(addr).get(src).f32x4ExtractLane(lane).mem('f32_store', offset + 4 * lane);
-    });
-  }
-};
-
 /** The frame every kernel shares: locals, groups per row, the plane loop; `perPlane` emits its body. */
 const kernel = (c: Code, rows: (l: Locals) => void, perPlane: (l: Locals) => void, transformedOut = false): void => {
   const l: Locals = {
     g: c.local(i32), groups: c.local(i32), rowBytes: c.local(i32), planeStride: c.local(i32), p: c.local(i32),
     ni: c.local(i32), ci: c.local(i32), a: c.local(i32), count: c.local(i32), q: c.local(i32), tmp: c.local(i32),
     sixteen: c.local(i32), copyLocals: Array.from({ length: 5 }, () => c.local(i32)),
+    stage: c.local(i32), stageStride: c.local(i32), tpp: c.local(i32),
   };
   c.i32(16).set(l.sixteen);
   c.get(TW).i32(3).op('i32_add').i32(2).op('i32_shr_u').set(l.groups);
   c.get(l.groups).i32(8).op('i32_mul').i32(4).op('i32_add').i32(4).op('i32_mul').set(l.rowBytes);
   c.get(C).get(T).op('i32_mul').i32(4).op('i32_mul').set(l.planeStride);
+  c.get(TH).get(TW).op('i32_mul').set(l.tpp);
+  c.get(l.tpp).i32(4).op('i32_add').i32(4).op('i32_mul').set(l.stageStride);
+  // stage = scratch + max(4, 2·th + 2) rows
+  c.get(TH).i32(2).op('i32_mul').i32(2).op('i32_add').set(l.tmp);
+  c.get(l.tmp).i32(4).get(l.tmp).i32(4).op('i32_gt_s').op('select').get(l.rowBytes).op('i32_mul').get(SCRATCH).op('i32_add').set(l.stage);
   rows(l);
   c.forUp(l.p, () => c.get(FROM), TO, 1, () => {
     c.get(l.p).get(C).op('i32_div_u').set(l.ni);
@@ -148,6 +130,24 @@ const groupsOfRow = (c: Code, l: Locals, body: (tail: boolean) => void): void =>
     c.get(TW).get(l.g).i32(4).op('i32_mul').op('i32_sub').set(l.count);
     c.get(l.count).i32(4).op('i32_ge_s');
     c.ifThen(() => body(false), () => body(true));
+  });
+};
+
+/**
+ * Kernels that write a transformed tensor stage a plane's 16 rows in scratch (a tile row a at
+ * stage + 4·a·tw, ξ rows stageStride apart: whole vectors, no partial stores), then copy each ξ row
+ * to dst + 4·((ξ·C + ci)·S + ni·th·tw) — 16 long runs instead of 16 streams of 16-byte stores.
+ */
+const stageRow = (c: Code, l: Locals, dst: number): void => {
+  c.get(l.stage).get(l.a).get(TW).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(dst);
+};
+const flushStage = (c: Code, l: Locals): void => {
+  c.forUp(l.tmp, () => c.i32(0), l.sixteen, 1, () => {
+    copy(c, l,
+      () => c.get(DST).get(l.tmp).get(C).op('i32_mul').get(l.ci).op('i32_add').get(T).op('i32_mul')
+        .get(l.ni).get(l.tpp).op('i32_mul').op('i32_add').i32(4).op('i32_mul').op('i32_add'),
+      () => c.get(l.stage).get(l.tmp).get(l.stageStride).op('i32_mul').op('i32_add'),
+      () => c.get(l.tpp));
   });
 };
 
@@ -186,7 +186,7 @@ const emitInput = (c: Code): void => {
           c.get(row).i32(0).get(W).i32(4).op('i32_mul').memoryFill();
         });
       }
-      tileRow(c, l, DST, l.q);
+      stageRow(c, l, l.q);
       groupsOfRow(c, l, (tail) => {
         c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
         for (let rr = 0; rr < 4; rr++) {
@@ -214,12 +214,13 @@ const emitInput = (c: Code): void => {
             else if (i === 1) bin(c, f, h(1), 'f32x4_add', h(2));
             else if (i === 2) bin(c, f, h(2), 'f32x4_sub', h(1));
             else bin(c, f, h(1), 'f32x4_sub', h(3));
-            store(c, rp, 0, f, tail, l.count);
-            c.get(rp).get(l.planeStride).op('i32_add').set(rp);
+            store(c, rp, 0, f, false, l.count);
+            c.get(rp).get(l.stageStride).op('i32_add').set(rp);
           }
         }
       });
     });
+    flushStage(c, l);
   }, true);
 };
 
@@ -292,7 +293,7 @@ const emitOutputAdjoint = (c: Code): void => {
       }, () => {
         c.get(SCRATCH).get(l.rowBytes).op('i32_add').i32(0).get(OW).i32(4).op('i32_mul').memoryFill();
       });
-      tileRow(c, l, DST, l.q);
+      stageRow(c, l, l.q);
       groupsOfRow(c, l, (tail) => {
         c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
         c.get(sp).mem('v128_load', 0, 0).set(L);
@@ -319,12 +320,13 @@ const emitOutputAdjoint = (c: Code): void => {
             else if (j === 1) bin(c, f, h0, 'f32x4_add', h1);
             else if (j === 2) bin(c, f, h0, 'f32x4_sub', h1);
             else neg(c, f, h1);
-            store(c, rp, 0, f, tail, l.count);
-            c.get(rp).get(l.planeStride).op('i32_add').set(rp);
+            store(c, rp, 0, f, false, l.count);
+            c.get(rp).get(l.stageStride).op('i32_add').set(rp);
           }
         }
       });
     });
+    flushStage(c, l);
   }, true);
 };
 

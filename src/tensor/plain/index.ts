@@ -13,6 +13,7 @@ import { binary, reduceAxis, reduceLast, unary, where } from './elementwise.ts';
 import { checkLength, sizeOfShape } from './indexing.ts';
 import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { matmul } from './matmul.ts';
+import { checkRows, rowAffineAct, rowAffineActGradInput, rowAffineActGradSums, rowMoments } from './rows.ts';
 import {
   checkWinogradSpec, winogradImageSize, winogradInput, winogradInputAdjoint, winogradOutput,
   winogradOutputAdjoint, winogradOutSize, winogradTransformedSize,
@@ -135,6 +136,18 @@ export const createPlainBackend = (opts: PlainBackendOptions = {}): Backend => {
         fresh(winogradOutSize(s), (out) => winogradOutput(buffer(m), out, s))),
       outputAdjoint: (g, s) => (checkWinogradSpec('winogradOutputAdjoint', s),
         fresh(winogradTransformedSize(s), (out) => winogradOutputAdjoint(buffer(g), out, s))),
+    },
+
+    rows: {
+      moments: (x, rows, len) => (checkRows('rowMoments', rows, len),
+        fresh(2 * rows, (out) => rowMoments(buffer(x), out, rows, len))),
+      affineAct: (x, a, b, rows, len, act) => (checkRows('rowAffineAct', rows, len, act),
+        fresh(rows * len, (out) => rowAffineAct(buffer(x), buffer(a), buffer(b), out, rows, len, act))),
+      affineActGradSums: (x, gy, a, b, rows, len, act) => (checkRows('rowAffineActGradSums', rows, len, act),
+        fresh(2 * rows, (out) => rowAffineActGradSums(buffer(x), buffer(gy), buffer(a), buffer(b), out, rows, len, act))),
+      affineActGradInput: (x, gy, a, b, p, q, s, rows, len, act) => (checkRows('rowAffineActGradInput', rows, len, act),
+        fresh(rows * len, (out) => rowAffineActGradInput(buffer(x), buffer(gy), buffer(a), buffer(b), buffer(p), buffer(q),
+          buffer(s), out, rows, len, act))),
     },
   };
 };

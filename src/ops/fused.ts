@@ -1,0 +1,134 @@
+/**
+ * Fused group norm → per-image scale/shift → activation, the U-Net's commonest chain:
+ *
+ *   y = act(groupNorm(x; γ, β)·(1 + scale) + shift)
+ *
+ * Composed from ordinary ops it is about eight full-size passes forward and twenty backward. Here
+ * it is a per-row affine map y = act(a·x + b), a row being one channel of one image: the forward
+ * pass reads x twice (row moments, then the map) and the backward pass three times (moments again,
+ * two row sums, the input gradient), with everything else on [n, c]-sized tensors. Only x is kept
+ * for the backward pass. Backends without the row kernels get the composition.
+ */
+import type { Handle, RowAct, RowKernels } from '../tensor/backend.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { ShapeError } from '../tensor/shape.ts';
+import { emit, rematerialised } from './core.ts';
+import { add, mul, neg, rsqrt, silu, square, sub } from './elementwise.ts';
+import { groupNorm } from './nn.ts';
+import { sum } from './reduce.ts';
+import { broadcastTo, reshape, split } from './shape.ts';
+
+export interface GroupNormActOptions {
+  /** Added to the variance (default 1e-5). */
+  readonly eps?: number;
+  /** [n, c] (or [n, c, 1, 1]): the normalised value is multiplied by 1 + scale. */
+  readonly scale?: Tensor | null;
+  /** [n, c] (or [n, c, 1, 1]): added after the scale. */
+  readonly shift?: Tensor | null;
+  /** Default 'silu'. */
+  readonly act?: RowAct;
+}
+
+const rowKernels = (x: Tensor): RowKernels | undefined => x.backend.rows;
+
+const notDifferentiable = (op: string) => (): never => {
+  throw new Error(`${op}: a building block of groupNormAct, not differentiable on its own`);
+};
+
+/** [rows, 2]: (Σ x, Σ (x − row mean)²) per row. */
+const rowMoments = (x: Tensor, rows: number, len: number): Tensor =>
+  emit('rowMoments', [x], [rows, 2], (b, [h]) => (b.rows as RowKernels).moments(h, rows, len), notDifferentiable('rowMoments'));
+
+/** act(a·x + b) per row. */
+const rowAffineAct = (x: Tensor, a: Tensor, b: Tensor, rows: number, len: number, act: RowAct): Tensor =>
+  emit('rowAffineAct', [x, a, b], x.shape, (be, [h, ha, hb]) => (be.rows as RowKernels).affineAct(h, ha, hb, rows, len, act),
+    notDifferentiable('rowAffineAct'));
+
+const rowGradSums = (x: Tensor, gy: Tensor, a: Tensor, b: Tensor, rows: number, len: number, act: RowAct): Tensor =>
+  emit('rowAffineActGradSums', [x, gy, a, b], [rows, 2],
+    (be, [h, hg, ha, hb]) => (be.rows as RowKernels).affineActGradSums(h, hg, ha, hb, rows, len, act), notDifferentiable('rowAffineActGradSums'));
+
+const rowGradInput = (x: Tensor, gy: Tensor, a: Tensor, b: Tensor, p: Tensor, q: Tensor, s: Tensor, rows: number,
+  len: number, act: RowAct): Tensor =>
+  emit('rowAffineActGradInput', [x, gy, a, b, p, q, s], x.shape,
+    (be, hs: Handle[]) => (be.rows as RowKernels).affineActGradInput(hs[0], hs[1], hs[2], hs[3], hs[4], hs[5], hs[6], rows, len, act),
+    notDifferentiable('rowAffineActGradInput'));
+
+/** act(groupNorm(x)·(1 + scale) + shift); see the file comment. x is [n, c, …]. */
+export const groupNormAct = (x: Tensor, groups: number, weight: Tensor | null, bias: Tensor | null,
+  opts: GroupNormActOptions = {}): Tensor => {
+  const eps = opts.eps ?? 1e-5;
+  const act = opts.act ?? 'silu';
+  if (x.shape.length < 2) throw new ShapeError('groupNormAct', [x.shape], 'expected [n, c, …]');
+  const [n, c] = x.shape;
+  if (!(groups >= 1) || c % groups !== 0) throw new ShapeError('groupNormAct', [x.shape], `${c} channels do not split into ${groups} groups`);
+  for (const [what, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t && t.size !== c) throw new ShapeError('groupNormAct', [x.shape, t.shape], `${what} must have ${c} elements`);
+  }
+  for (const [what, t] of [['scale', opts.scale], ['shift', opts.shift]] as const) {
+    if (t && t.size !== n * c) throw new ShapeError('groupNormAct', [x.shape, t.shape], `${what} must have n·c = ${n * c} elements`);
+  }
+  const scale = opts.scale ?? null;
+  const shift = opts.shift ?? null;
+  const spatial = x.shape.slice(2).map(() => 1);
+  if (!rowKernels(x) || x.size === 0) {
+    let y = groupNorm(x, groups, weight, bias, eps);
+    if (scale) y = mul(y, reshape(add(scale, 1), [n, c, ...spatial]));
+    if (shift) y = add(y, reshape(shift, [n, c, ...spatial]));
+    return act === 'silu' ? silu(y) : y;
+  }
+
+  const rows = n * c;
+  const len = x.size / rows;
+  const cg = c / groups;
+  const m = cg * len;
+  const perRow = [n, groups, cg, 1];
+  const gamma = weight ? reshape(weight, [1, groups, cg, 1]) : null;
+  const beta = bias ? reshape(bias, [1, groups, cg, 1]) : null;
+  const onePlus = scale ? add(reshape(scale, perRow), 1) : null;
+
+  /** Group statistics and the per-row coefficients of the forward map. */
+  const coefficients = () => {
+    const [s, q] = split(reshape(rowMoments(x, rows, len), [n, groups, cg, 2]), [1, 1], 3);
+    const mu = mul(sum(s, [2], true), 1 / m); // [n, G, 1, 1]
+    // Chan et al.'s pairwise update: M2 = Σ q_r + len·Σ (mean_r − μ)².
+    const m2 = sum(add(q, mul(square(sub(mul(s, 1 / len), mu)), len)), [2], true);
+    const rstd = rsqrt(add(mul(m2, 1 / m), eps));
+    const gain = gamma && onePlus ? mul(gamma, onePlus) : gamma ?? onePlus; // k = γ·(1 + scale)
+    const a = broadcastTo(gain ? mul(rstd, gain) : rstd, perRow);
+    // b = (β − μ·rstd·γ)·(1 + scale) + shift
+    let b = neg(mul(mu, a));
+    if (beta) b = add(b, onePlus ? mul(beta, onePlus) : beta);
+    if (shift) b = add(b, reshape(shift, perRow));
+    return { mu, rstd, gain, a, b: broadcastTo(b, perRow) };
+  };
+
+  const inputs = [x, weight, bias, scale, shift].filter((t): t is Tensor => t !== null);
+  return rematerialised(inputs, () => {
+    const { a, b } = coefficients();
+    return rowAffineAct(x, a, b, rows, len, act);
+  }, (g, needs) => {
+    const { mu, rstd, gain, a, b } = coefficients();
+    const [s1, s2] = split(reshape(rowGradSums(x, g, a, b, rows, len, act), [n, groups, cg, 2]), [1, 1], 3);
+    const d = sub(s2, mul(mu, s1)); // Σ gz·(x − μ), per row
+    const rd = mul(rstd, d); // Σ gz·x̂
+    const grads: (Tensor | null)[] = [];
+    const want = (i: number): boolean => needs[i] ?? false;
+    let at = 1;
+    // x: rstd·(k·gz − T1/m − x̂·T2/m), with T1 = Σ_group k·S1 and T2 = Σ_group k·Σ gz·x̂
+    const t1 = sum(gain ? mul(gain, s1) : s1, [2], true);
+    const t2 = sum(gain ? mul(gain, rd) : rd, [2], true);
+    const q = mul(mul(square(rstd), t2), -1 / m);
+    const r = sub(mul(mul(rstd, t1), -1 / m), mul(q, mu));
+    grads.push(needs[0] ? rowGradInput(x, g, a, b, a, broadcastTo(q, perRow), broadcastTo(r, perRow), rows, len, act) : null);
+    if (weight) grads.push(want(at++) ? reshape(sum(onePlus ? mul(onePlus, rd) : rd, [0]), weight.shape) : null);
+    if (bias) grads.push(want(at++) ? reshape(sum(onePlus ? mul(onePlus, s1) : s1, [0]), bias.shape) : null);
+    if (scale) {
+      // ∂/∂scale = Σ gz·(γ·x̂ + β)
+      const gs = beta ? add(gamma ? mul(gamma, rd) : rd, mul(beta, s1)) : gamma ? mul(gamma, rd) : rd;
+      grads.push(want(at++) ? reshape(gs, scale.shape) : null);
+    }
+    if (shift) grads.push(want(at++) ? reshape(s1, shift.shape) : null);
+    return grads;
+  });
+};

@@ -108,7 +108,8 @@ export class Gemm {
 
     let aCache = 0;
     let bCache = 0;
-    if (strideA === 0 && batch > 1) {
+    // A shared by the batch, or the one A of a product split into column chunks, is packed once.
+    if ((strideA === 0 && batch > 1) || (batch === 1 && !byBatch)) {
       const mPad = Math.ceil(m / mr) * mr;
       aCache = this.cache('aCache', mPad * k);
       for (let pc = 0; pc < k; pc += KC) {

@@ -30,6 +30,12 @@ const fastTinyBlocks = createFastBackend({
 
 const minNormal = 2 ** -126;
 
+const maxAbsOf = (x: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+};
+
 const agree = (x: number, y: number, rel = 1e-5): boolean =>
   Object.is(x, y) || x === y || (Number.isNaN(x) && Number.isNaN(y))
   || (Math.abs(x) < minNormal && Math.abs(y) < minNormal)
@@ -348,21 +354,22 @@ describe('fast kernels = plain kernels', () => {
     }), { numRuns: 200 });
   });
 
-  it('Winograd transforms on random shapes (1 and 2 threads; the split is bit-identical)', () => {
+  it('Winograd transforms, F(2×2, 3×3) and F(4×4, 3×3), on random shapes (1 and 2 threads; the split is bit-identical)', () => {
     const one = createFastBackend({ threads: 1 });
     const two = createFastBackend({ threads: 2 });
     const arb = fc.record({
       n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 24 }), h: fc.integer({ min: 1, max: 30 }),
       w: fc.integer({ min: 1, max: 30 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
+      tile: fc.constantFrom<2 | 4>(2, 4),
     }).filter((p) => p.h + 2 * p.padH >= 3 && p.w + 2 * p.padW >= 3)
       .map((p): WinogradSpec => ({ ...p, oh: p.h + 2 * p.padH - 2, ow: p.w + 2 * p.padW - 2 }))
       .chain((s) => {
         const { stride } = winogradTiles(s);
-        return fc.tuple(fc.constant(s), finiteFloats(s.n * s.c * s.h * s.w), finiteFloats(16 * s.c * stride),
+        return fc.tuple(fc.constant(s), finiteFloats(s.n * s.c * s.h * s.w), finiteFloats((s.tile as number + 2) ** 2 * s.c * stride),
           finiteFloats(s.n * s.c * s.oh * s.ow));
       });
     fc.assert(fc.property(arb, ([s, img, tr, out]) => {
-      const trSize = 16 * s.c * winogradTiles(s).stride;
+      const trSize = (s.tile as number + 2) ** 2 * s.c * winogradTiles(s).stride;
       const cases: [keyof WinogradKernels, Float32Array, number][] = [
         ['input', img, trSize], ['inputAdjoint', tr, img.length], ['output', tr, out.length], ['outputAdjoint', out, trSize],
       ];
@@ -377,8 +384,9 @@ describe('fast kernels = plain kernels', () => {
         };
         const want = run(plain);
         const got = run(one);
-        // Sums of up to 9 terms (16 for the adjoint of the input transform) rounded in float32.
-        const scale = data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        // Sums of up to 36 terms (F(4×4, 3×3)'s coefficients reach 8), rounded in float32: within
+        // a few ulps of the larger of the input and output magnitudes.
+        const scale = Math.max(maxAbsOf(data), maxAbsOf(want));
         for (let i = 0; i < size; i++) {
           if (!(Math.abs(got[i] - want[i]) <= 1e-6 * scale)) expect.fail(`${k} ${JSON.stringify(s)}: element ${i} is ${got[i]}, reference ${want[i]}`);
         }

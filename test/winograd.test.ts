@@ -18,7 +18,8 @@ const plain64 = createPlainBackend({ precision: 64 });
 const maxDiff = (a: number[], b: number[]): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 /** Value and gradients of Σ conv2d(x, w, b)² with the given algorithm, and the kernels it called. */
-const run = (shape: { n: number; c: number; o: number; h: number; w: number; pad: number }, algorithm: 'auto' | 'im2col', seed: number) => {
+type Algorithm = 'auto' | 'im2col' | 'winograd2' | 'winograd4';
+const run = (shape: { n: number; c: number; o: number; h: number; w: number; pad: number }, algorithm: Algorithm, seed: number) => {
   const be = profiled(plain64);
   return tidy(() => {
     const { n, c, o, h, w, pad } = shape;
@@ -36,13 +37,13 @@ const run = (shape: { n: number; c: number; o: number; h: number; w: number; pad
   });
 };
 
-describe('conv2d through Winograd F(2×2, 3×3)', () => {
+describe('conv2d through Winograd F(2×2, 3×3) and F(4×4, 3×3)', () => {
   it('gives im2col\'s value and gradients on odd and even sizes and paddings 0–2', () => {
-    fc.assert(fc.property(fc.record({
+    fc.assert(fc.property(fc.constantFrom<Algorithm>('auto', 'winograd2', 'winograd4'), fc.record({
       n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: O.winogradMinChannels, max: 12 }), o: fc.integer({ min: 1, max: 5 }),
       h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), pad: fc.integer({ min: 0, max: 2 }),
-    }).filter((s) => s.h + 2 * s.pad >= 3 && s.w + 2 * s.pad >= 3), fc.nat(1000), (shape, seed) => {
-      const a = run(shape, 'auto', seed);
+    }).filter((s) => s.h + 2 * s.pad >= 3 && s.w + 2 * s.pad >= 3), fc.nat(1000), (algorithm, shape, seed) => {
+      const a = run(shape, algorithm, seed);
       const b = run(shape, 'im2col', seed);
       expect(a.kernels).toContain('winograd:input');
       expect(b.kernels).not.toContain('winograd:input');
@@ -76,13 +77,13 @@ describe('conv2d through Winograd F(2×2, 3×3)', () => {
     fc.assert(fc.property(fc.record({
       n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 8 }),
       w: fc.integer({ min: 1, max: 8 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
-    }).filter((p) => p.h + 2 * p.padH >= 3 && p.w + 2 * p.padW >= 3), fc.nat(1000), (p, seed) => {
-      const s: WinogradSpec = { ...p, oh: p.h + 2 * p.padH - 2, ow: p.w + 2 * p.padW - 2 };
+    }).filter((p) => p.h + 2 * p.padH >= 3 && p.w + 2 * p.padW >= 3), fc.constantFrom<2 | 4>(2, 4), fc.nat(1000), (p, tile, seed) => {
+      const s: WinogradSpec = { ...p, oh: p.h + 2 * p.padH - 2, ow: p.w + 2 * p.padW - 2, tile };
       const { tiles, stride } = winogradTiles(s);
       const img = R.normal(R.key(seed), s.n * s.c * s.h * s.w);
       const out = R.normal(R.key(seed + 1), s.n * s.c * s.oh * s.ow);
       // Transformed tensors with zero stride padding, as the producing kernels leave it.
-      const tr = R.normal(R.key(seed + 2), 16 * s.c * stride).map((v, i) => (i % stride < tiles ? v : 0));
+      const tr = R.normal(R.key(seed + 2), (tile + 2) ** 2 * s.c * stride).map((v, i) => (i % stride < tiles ? v : 0));
       const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((acc, v, i) => acc + v * b[i], 0);
       const apply = (f: keyof WinogradKernels, data: Float32Array | Float64Array, size: number): Float64Array => {
         const h = plain64.write(Float64Array.from(data));

@@ -3,8 +3,9 @@
  * adjoint col2im. conv2d is im2col then a matmul with the weights; conv-transpose is the adjoint:
  * a matmul with the transposed weights, then col2im. Their gradients come from the primitives.
  */
-import { type Im2colSpec, winogradG, type WinogradSpec, winogradTiles } from '../tensor/backend.ts';
-import type { Tensor } from '../tensor/tensor.ts';
+import { type Im2colSpec, winogradMatrices, type WinogradSpec, winogradTile, winogradTiles } from '../tensor/backend.ts';
+import { dispose, shareStorage, type Tensor, tidy } from '../tensor/tensor.ts';
+import { nodeFor, notRecording } from '../grad/tape.ts';
 import { ShapeError } from '../tensor/shape.ts';
 import { emit, rematerialised } from './core.ts';
 import { tensor } from './create.ts';
@@ -20,12 +21,13 @@ export interface ConvOptions {
   readonly stride?: Pair;
   readonly padding?: Pair;
   /**
-   * How a convolution is computed. `auto` (the default) uses Winograd F(2×2, 3×3) for stride-1 3×3
+   * How a convolution is computed. `auto` (the default) uses Winograd F(4×4, 3×3) for stride-1 3×3
    * kernels with at least {@link winogradMinChannels} input channels on backends that have its
-   * transforms, and im2col + matmul otherwise; `im2col` always uses the latter. Both give the same
-   * result up to float32 rounding.
+   * transforms, and im2col + matmul otherwise; `winograd2` and `winograd4` ask for F(2×2, 3×3) or
+   * F(4×4, 3×3) where it applies, `im2col` always uses the latter. All give the same result up to
+   * float32 rounding.
    */
-  readonly algorithm?: 'auto' | 'im2col';
+  readonly algorithm?: 'auto' | 'im2col' | 'winograd2' | 'winograd4';
 }
 
 /** Below this many input channels a 3×3 convolution stays on im2col (the transforms would dominate). */
@@ -63,9 +65,11 @@ export const conv2d = (x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (ci !== c) throw new ShapeError('conv2d', [x.shape, weight.shape], `input has ${c} channels, weight expects ${ci}`);
   const spec = specFor('conv2d', n, c, h, w, [kh, kw], opts);
   const pointwise = kh === 1 && kw === 1 && spec.strideH === 1 && spec.strideW === 1 && spec.padH === 0 && spec.padW === 0;
+  const algorithm = opts.algorithm ?? 'auto';
   if (kh === 3 && kw === 3 && spec.strideH === 1 && spec.strideW === 1 && c >= winogradMinChannels
-    && (opts.algorithm ?? 'auto') === 'auto' && x.backend.winograd) {
-    const y = winogradConv(x, weight, { n, c, h, w, padH: spec.padH, padW: spec.padW, oh: spec.oh, ow: spec.ow });
+    && algorithm !== 'im2col' && x.backend.winograd) {
+    const tile = algorithm === 'winograd2' ? 2 : 4;
+    const y = winogradConv(x, weight, { n, c, h, w, padH: spec.padH, padW: spec.padW, oh: spec.oh, ow: spec.ow, tile });
     return bias ? add(y, reshape(bias, [1, o, 1, 1])) : y;
   }
   const w2 = reshape(weight, [o, c * kh * kw]);
@@ -93,7 +97,7 @@ const noWinograd = (op: string): never => {
 
 /** Winograd input transform: image [n, c, h, w] → [16, c, S] (see WinogradSpec). */
 export const winogradInput = (x: Tensor, s: WinogradSpec): Tensor =>
-  emit('winogradInput', [x], [16, s.c, winogradTiles(s).stride],
+  emit('winogradInput', [x], [winogradTile(s).alpha ** 2, s.c, winogradTiles(s).stride],
     (b, [h]) => (b.winograd ?? noWinograd('winogradInput')).input(h, s), (g) => [winogradInputAdjoint(g, s)]);
 
 /** The adjoint of winogradInput: [16, c, S] → [n, c, h, w], overlapping patches adding up. */
@@ -108,35 +112,51 @@ export const winogradOutput = (m: Tensor, s: WinogradSpec): Tensor =>
 
 /** The adjoint of winogradOutput: [n, c, oh, ow] → [16, c, S]. */
 export const winogradOutputAdjoint = (g: Tensor, s: WinogradSpec): Tensor =>
-  emit('winogradOutputAdjoint', [g], [16, s.c, winogradTiles(s).stride],
+  emit('winogradOutputAdjoint', [g], [winogradTile(s).alpha ** 2, s.c, winogradTiles(s).stride],
     (b, [h]) => (b.winograd ?? noWinograd('winogradOutputAdjoint')).outputAdjoint(h, s), (gg) => [winogradOutput(gg, s)]);
 
-/** Kᵀ [16, 9] with U_ξ = Σ_rs Kᵀ[ξ, 3r + s]·g[r, s], i.e. U = G·g·Gᵀ flattened. */
-const filterTransform: readonly number[] = Array.from({ length: 16 * 9 }, (_, q) => {
-  const xi = Math.floor(q / 9);
-  const rs = q % 9;
-  return winogradG[xi >> 2][Math.floor(rs / 3)] * winogradG[xi & 3][rs % 3];
-});
+/** Kᵀ [α², 9] with U_ξ = Σ_rs Kᵀ[ξ, 3r + s]·g[r, s], i.e. U = G·g·Gᵀ flattened. */
+const filterTransform = (m: 2 | 4): number[] => {
+  const { G } = winogradMatrices(m);
+  const alpha = m + 2;
+  return Array.from({ length: alpha * alpha * 9 }, (_, q) => {
+    const xi = Math.floor(q / 9);
+    const rs = q % 9;
+    return G[Math.floor(xi / alpha)][Math.floor(rs / 3)] * G[xi % alpha][rs % 3];
+  });
+};
 
 /**
- * A stride-1 3×3 convolution as Winograd F(2×2, 3×3): U = G·W·Gᵀ per filter (one small matmul, so
- * W's gradient follows from U's), V = the input transform, the 16 products U_ξ·V_ξ, and the output
- * transform — 2.25× fewer multiply-adds than im2col. V is 4× the image, so it is not kept: the
- * backward pass rebuilds it for U's gradient (dM·Vᵀ) and sends x's through the adjoints,
- * inputAdjoint(Uᵀ·dM) with dM = outputAdjoint(g).
+ * A stride-1 3×3 convolution as Winograd F(m×m, 3×3): U = G·W·Gᵀ per filter (one small matmul, so
+ * W's gradient follows from U's), V = the input transform, the α² products U_ξ·V_ξ, and the output
+ * transform — 4× (m = 4) or 2.25× (m = 2) fewer multiply-adds than im2col. V (2.25× the image for
+ * m = 4) is kept for the backward pass, which needs it for U's gradient dM·Vᵀ; the product M is
+ * not. x's gradient goes through the adjoints: inputAdjoint(Uᵀ·dM) with dM = outputAdjoint(g).
  */
 const winogradConv = (x: Tensor, weight: Tensor, s: WinogradSpec): Tensor => {
   const [o, c] = weight.shape;
-  const kt = tensor(filterTransform, [16, 9], x.backend);
-  const u = reshape(matmul(kt, reshape(weight, [o * c, 9]), false, true), [16, o, c]);
+  const a2 = winogradTile(s).alpha ** 2;
+  const kt = tensor(filterTransform(winogradTile(s).m), [a2, 9], x.backend);
+  const u = reshape(matmul(kt, reshape(weight, [o * c, 9]), false, true), [a2, o, c]);
   const out: WinogradSpec = { ...s, c: o };
-  return rematerialised([x, u], () => winogradOutput(matmul(u, winogradInput(x, s)), out), (g, [needX, needU]) => {
+  const [y, v] = notRecording(() => tidy(() => {
+    const vt = winogradInput(x, s);
+    return [winogradOutput(matmul(u, vt), out), vt] as const;
+  }));
+  const needX = x.node !== null;
+  const needU = u.node !== null;
+  const node = nodeFor([x, u], (g) => {
     const dm = winogradOutputAdjoint(g, out);
     return [
       needX ? winogradInputAdjoint(matmul(u, dm, true, false), s) : null,
-      needU ? matmul(dm, winogradInput(x, s), false, true) : null,
+      needU ? matmul(dm, v, false, true) : null,
     ];
   });
+  if (!node) {
+    dispose(v);
+    return y;
+  }
+  return shareStorage(y, y.shape, node);
 };
 
 export interface ConvTransposeOptions extends ConvOptions {

@@ -73,13 +73,15 @@ export interface Im2colSpec {
 }
 
 /**
- * A stride-1 3×3 convolution as Winograd F(2×2, 3×3) (Lavin & Gray, 2016): the output is cut into
- * 2×2 tiles, tile t = (ni·th + a)·tw + b covering output rows 2a, 2a+1 and columns 2b, 2b+1; it
- * reads the 4×4 input patch at rows 2a − padH + r and columns 2b − padW + s (zero outside).
- * Transformed tensors are [16, channels, S] with ξ = 4i + j the transform-domain position, T =
- * n·th·tw tiles and S ≥ T the row stride ({@link winogradTiles}), so the convolution is 16
- * independent matmuls U_ξ [o, c] · V_ξ [c, S]. Columns T .. S − 1 are padding: the kernels that
- * produce a transformed tensor write zeros there, those that read one ignore them.
+ * A stride-1 3×3 convolution as Winograd F(m×m, 3×3) (Lavin & Gray, 2016), m = 2 or 4: the output
+ * is cut into m×m tiles, tile t = (ni·th + a)·tw + b covering output rows m·a … m·a + m − 1 and the
+ * same columns from m·b; it reads the α×α input patch (α = m + 2) at rows m·a − padH + r and
+ * columns m·b − padW + s (zero outside). Transformed tensors are [α², channels, S] with ξ = α·i + j
+ * the transform-domain position, T = n·th·tw tiles and S ≥ T the row stride ({@link winogradTiles}),
+ * so the convolution is α² independent matmuls U_ξ [o, c] · V_ξ [c, S]. Columns T … S − 1 are
+ * padding: the kernels that produce a transformed tensor write zeros there, those that read one
+ * ignore them. F(4×4, 3×3) does 4× fewer multiply-adds than the direct convolution, F(2×2, 3×3)
+ * 2.25×; F(4×4, 3×3)'s transforms have larger coefficients, so its float32 rounding error is larger.
  */
 export interface WinogradSpec {
   readonly n: number;
@@ -92,35 +94,53 @@ export interface WinogradSpec {
   /** Output size h + 2·padH − 2 by w + 2·padW − 2 (≥ 1). */
   readonly oh: number;
   readonly ow: number;
+  /** Output tile size m (default 2). */
+  readonly tile?: 2 | 4;
 }
 
+/** Output tile size m and input tile size α = m + 2 of a spec. */
+export const winogradTile = (s: WinogradSpec): { m: 2 | 4; alpha: number } => {
+  const m = s.tile ?? 2;
+  return { m, alpha: m + 2 };
+};
+
 /**
- * Tile rows and columns, T = n·th·tw, and the row stride S of a Winograd spec: the smallest 4·m ≥ T
- * with m odd, so rows stay 16-byte aligned while the 16 ξ planes (c·S floats apart) do not all fall
+ * Tile rows and columns, T = n·th·tw, and the row stride S of a Winograd spec: the smallest 4·k ≥ T
+ * with k odd, so rows stay 16-byte aligned while the ξ planes (c·S floats apart) do not all fall
  * on the same cache sets, as they would when c·T is a multiple of 1024 (every batch of 64).
  */
 export const winogradTiles = (s: WinogradSpec): { th: number; tw: number; tiles: number; stride: number } => {
-  const th = Math.ceil(s.oh / 2);
-  const tw = Math.ceil(s.ow / 2);
+  const { m } = winogradTile(s);
+  const th = Math.ceil(s.oh / m);
+  const tw = Math.ceil(s.ow / m);
   const tiles = s.n * th * tw;
-  const m = Math.ceil(tiles / 4);
-  return { th, tw, tiles, stride: 4 * (m % 2 === 1 ? m : m + 1) };
+  const k = Math.ceil(tiles / 4);
+  return { th, tw, tiles, stride: 4 * (k % 2 === 1 ? k : k + 1) };
 };
 
-/** The input transform Bᵀ of F(2×2, 3×3): V = Bᵀ·d·B for a 4×4 patch d. */
-export const winogradBT: readonly (readonly number[])[] = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]];
-/** The filter transform G: U = G·g·Gᵀ for a 3×3 filter g. */
-export const winogradG: readonly (readonly number[])[] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
-/** The output transform Aᵀ: the 2×2 tile is Aᵀ·(U ⊙ V)·A. */
-export const winogradAT: readonly (readonly number[])[] = [[1, 1, 1, 0], [0, 1, -1, -1]];
+type Matrix = readonly (readonly number[])[];
+
+/**
+ * The transform matrices of F(m×m, 3×3): V = Bᵀ·d·B for an α×α patch d, U = G·g·Gᵀ for a 3×3
+ * filter g, and the m×m output tile Aᵀ·(U ⊙ V)·A. F(4×4, 3×3) interpolates at 0, ±1, ±2 and ∞.
+ */
+export const winogradMatrices = (m: 2 | 4): { BT: Matrix; G: Matrix; AT: Matrix } => (m === 2 ? {
+  BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+  G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+} : {
+  BT: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
+  G: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+  AT: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+});
 
 /**
  * The four linear maps of a Winograd convolution, each with its adjoint (a backend may leave them
  * out; conv2d then uses im2col). With S the tile stride (see {@link WinogradSpec}):
- * - `input`: image [n, c, h, w] → V [16, c, S], V_ξ = (Bᵀ·d·B)_ij of each tile's patch d;
- * - `inputAdjoint`: V-shaped [16, c, S] → [n, c, h, w], Σ over tiles of B·v·Bᵀ added at the patch;
- * - `output`: M [16, c, S] → [n, c, oh, ow], each tile Aᵀ·m·A (cropped at the edge);
- * - `outputAdjoint`: [n, c, oh, ow] → [16, c, S], A·g·Aᵀ of each (zero-padded) 2×2 tile.
+ * - `input`: image [n, c, h, w] → V [α², c, S], V_ξ = (Bᵀ·d·B)_ij of each tile's patch d;
+ * - `inputAdjoint`: V-shaped [α², c, S] → [n, c, h, w], Σ over tiles of B·v·Bᵀ added at the patch;
+ * - `output`: M [α², c, S] → [n, c, oh, ow], each tile Aᵀ·m·A (cropped at the edge);
+ * - `outputAdjoint`: [n, c, oh, ow] → [α², c, S], A·g·Aᵀ of each (zero-padded) m×m tile.
  */
 export interface WinogradKernels {
   input(x: Handle, spec: WinogradSpec): Handle;

@@ -15,7 +15,7 @@
  */
 import { availableParallelism } from 'node:os';
 import {
-  type Backend, type Handle, type Im2colSpec, matmulOutputSize, type MatmulSpec, type WinogradSpec, winogradTiles,
+  type Backend, type Handle, type Im2colSpec, matmulOutputSize, type MatmulSpec, type WinogradSpec, winogradTile, winogradTiles,
 } from '../backend.ts';
 import {
   checkWinogradSpec, winogradImageSize, winogradOutSize, winogradTransformedSize,
@@ -139,13 +139,16 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
    * One Winograd transform over the n·C image planes, split by planes over threads when large;
    * each thread gets its own scratch block.
    */
-  const winograd = (name: keyof WinogradExports, src: Handle, s: WinogradSpec, inSize: number, outSize: number): Handle => {
-    checkWinogradSpec(name, s);
+  const winograd = (kernel: 'winogradInput' | 'winogradInputAdjoint' | 'winogradOutput' | 'winogradOutputAdjoint', src: Handle,
+    s: WinogradSpec, inSize: number, outSize: number): Handle => {
+    checkWinogradSpec(kernel, s);
+    const m = winogradTile(s).m;
+    const name: keyof WinogradExports = m === 4 ? `${kernel}4` : kernel;
     return fresh(outSize, (out) => {
       const sb = block(src);
       checkLength(name, 'input', sb.size, inSize);
       const { th, tw, tiles, stride } = winogradTiles(s);
-      const floats = winogradScratchFloats(th, tw);
+      const floats = winogradScratchFloats(th, tw, m);
       const scratch = heap.alloc(floats * (workers ? gemm.threads : 1));
       try {
         let k = 0;

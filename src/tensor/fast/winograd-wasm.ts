@@ -16,20 +16,29 @@
  * into the runtime, which costs more than moving 28 floats).
  */
 import { Code, i32, ModuleBuilder, v128 } from './emitter.ts';
+import { winogradMatrices } from '../backend.ts';
 import { loadLanes as load, storeLanes as store } from './lanes.ts';
 
+/** The kernels, for tiles m = 2 (no suffix) and m = 4 (suffix 4). */
 export interface WinogradExports {
   winogradInput(...params: number[]): void;
   winogradInputAdjoint(...params: number[]): void;
   winogradOutput(...params: number[]): void;
   winogradOutputAdjoint(...params: number[]): void;
+  winogradInput4(...params: number[]): void;
+  winogradInputAdjoint4(...params: number[]): void;
+  winogradOutput4(...params: number[]): void;
+  winogradOutputAdjoint4(...params: number[]): void;
 }
 
-/** Scratch row width (floats) for tw tiles per row: 8 per group of 4 tiles, and 4 spare. */
-export const winogradScratchWidth = (tw: number): number => 8 * Math.ceil(tw / 4) + 4;
-/** Floats of scratch one thread needs (the input adjoint keeps a padded plane of 2·th + 2 rows). */
-export const winogradScratchFloats = (th: number, tw: number): number =>
-  Math.max(4, 2 * th + 2) * winogradScratchWidth(tw) + 16 * (th * tw + 4);
+/** Scratch row width (floats) for tw tiles of m per row: 4·m per group of 4 tiles, and 8 spare. */
+export const winogradScratchWidth = (tw: number, m: number): number => 4 * m * Math.ceil(tw / 4) + 8;
+/**
+ * Floats of scratch one thread needs: max(α, m·th + 2) rows (the input adjoint keeps a padded
+ * plane) and the staging area of α² rows of th·tw + 4.
+ */
+export const winogradScratchFloats = (th: number, tw: number, m: number): number =>
+  Math.max(m + 2, m * th + 2) * winogradScratchWidth(tw, m) + (m + 2) ** 2 * (th * tw + 4);
 
 const [SRC, DST, FROM, TO, C, T, H, W, PADH, PADW, OH, OW, TH, TW, SCRATCH, TILES] = Array.from({ length: 16 }, (_, i) => i);
 
@@ -47,8 +56,9 @@ interface Locals {
   readonly count: number;
   readonly q: number;
   readonly tmp: number;
-  readonly sixteen: number;
-  /** The staging area after the scratch rows: 16 rows of a plane's th·tw tiles (+ 4 spare). */
+  /** α², the number of transform-domain planes. */
+  readonly planes: number;
+  /** The staging area after the scratch rows: α² rows of a plane's th·tw tiles (+ 4 spare). */
   readonly stage: number;
   readonly stageStride: number;
   readonly tpp: number;
@@ -82,7 +92,7 @@ const copy = (c: Code, l: Locals, dst: () => void, src: () => void, count: () =>
 const zeroPadding = (c: Code, l: Locals): void => {
   c.get(l.ni).i32(1).op('i32_add').get(TH).op('i32_mul').get(TW).op('i32_mul').get(TILES).op('i32_eq');
   c.ifThen(() => {
-    c.forUp(l.tmp, () => c.i32(0), l.sixteen, 1, () => {
+    c.forUp(l.tmp, () => c.i32(0), l.planes, 1, () => {
       c.get(DST).get(l.tmp).get(C).op('i32_mul').get(l.ci).op('i32_add').get(T).op('i32_mul').get(TILES).op('i32_add')
         .i32(4).op('i32_mul').op('i32_add')
         .i32(0).get(T).get(TILES).op('i32_sub').i32(4).op('i32_mul').memoryFill();
@@ -99,22 +109,24 @@ const neg = (c: Code, dst: number, a: number): void => {
 };
 
 /** The frame every kernel shares: locals, groups per row, the plane loop; `perPlane` emits its body. */
-const kernel = (c: Code, rows: (l: Locals) => void, perPlane: (l: Locals) => void, transformedOut = false): void => {
+const kernel = (c: Code, m: number, rows: (l: Locals) => void, perPlane: (l: Locals) => void, transformedOut = false): void => {
   const l: Locals = {
     g: c.local(i32), groups: c.local(i32), rowBytes: c.local(i32), planeStride: c.local(i32), p: c.local(i32),
     ni: c.local(i32), ci: c.local(i32), a: c.local(i32), count: c.local(i32), q: c.local(i32), tmp: c.local(i32),
-    sixteen: c.local(i32), copyLocals: Array.from({ length: 5 }, () => c.local(i32)),
+    planes: c.local(i32), copyLocals: Array.from({ length: 5 }, () => c.local(i32)),
     stage: c.local(i32), stageStride: c.local(i32), tpp: c.local(i32),
   };
-  c.i32(16).set(l.sixteen);
+  const alpha = m + 2;
+  c.i32(alpha * alpha).set(l.planes);
   c.get(TW).i32(3).op('i32_add').i32(2).op('i32_shr_u').set(l.groups);
-  c.get(l.groups).i32(8).op('i32_mul').i32(4).op('i32_add').i32(4).op('i32_mul').set(l.rowBytes);
+  // row bytes: 4·(4m·groups + 8), as winogradScratchWidth
+  c.get(l.groups).i32(4 * m).op('i32_mul').i32(8).op('i32_add').i32(4).op('i32_mul').set(l.rowBytes);
   c.get(C).get(T).op('i32_mul').i32(4).op('i32_mul').set(l.planeStride);
   c.get(TH).get(TW).op('i32_mul').set(l.tpp);
   c.get(l.tpp).i32(4).op('i32_add').i32(4).op('i32_mul').set(l.stageStride);
-  // stage = scratch + max(4, 2·th + 2) rows
-  c.get(TH).i32(2).op('i32_mul').i32(2).op('i32_add').set(l.tmp);
-  c.get(l.tmp).i32(4).get(l.tmp).i32(4).op('i32_gt_s').op('select').get(l.rowBytes).op('i32_mul').get(SCRATCH).op('i32_add').set(l.stage);
+  // stage = scratch + max(α, m·th + 2) rows
+  c.get(TH).i32(m).op('i32_mul').i32(2).op('i32_add').set(l.tmp);
+  c.get(l.tmp).i32(alpha).get(l.tmp).i32(alpha).op('i32_gt_s').op('select').get(l.rowBytes).op('i32_mul').get(SCRATCH).op('i32_add').set(l.stage);
   rows(l);
   c.forUp(l.p, () => c.get(FROM), TO, 1, () => {
     c.get(l.p).get(C).op('i32_div_u').set(l.ni);
@@ -142,7 +154,7 @@ const stageRow = (c: Code, l: Locals, dst: number): void => {
   c.get(l.stage).get(l.a).get(TW).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(dst);
 };
 const flushStage = (c: Code, l: Locals): void => {
-  c.forUp(l.tmp, () => c.i32(0), l.sixteen, 1, () => {
+  c.forUp(l.tmp, () => c.i32(0), l.planes, 1, () => {
     copy(c, l,
       () => c.get(DST).get(l.tmp).get(C).op('i32_mul').get(l.ci).op('i32_add').get(T).op('i32_mul')
         .get(l.ni).get(l.tpp).op('i32_mul').op('i32_add').i32(4).op('i32_mul').op('i32_add'),
@@ -171,7 +183,7 @@ const emitInput = (c: Code): void => {
   const [iy, row, sp, rp] = [c.local(i32), c.local(i32), c.local(i32), c.local(i32)];
   const [P, Q, P2, Q2, d0, d1, d2, d3, f] = Array.from({ length: 9 }, () => c.local(v128));
   const hv = Array.from({ length: 16 }, () => c.local(v128));
-  kernel(c, (l) => {
+  kernel(c, 2, (l) => {
     c.get(SCRATCH).i32(0).get(l.rowBytes).i32(4).op('i32_mul').memoryFill();
   }, (l) => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
@@ -230,7 +242,7 @@ const emitOutput = (c: Code): void => {
   const [m0, m1, m2, m3, y00, y01, y10, y11] = Array.from({ length: 8 }, () => c.local(v128));
   const r0 = Array.from({ length: 4 }, () => c.local(v128));
   const r1 = Array.from({ length: 4 }, () => c.local(v128));
-  kernel(c, (l) => {
+  kernel(c, 2, (l) => {
     c.get(l.planeStride).i32(4).op('i32_mul').set(stride4);
   }, (l) => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
@@ -281,7 +293,7 @@ const emitOutput = (c: Code): void => {
 const emitOutputAdjoint = (c: Code): void => {
   const [sp, rp] = [c.local(i32), c.local(i32)];
   const [L, Hh, g00, g01, g10, g11, h0, h1, f] = Array.from({ length: 9 }, () => c.local(v128));
-  kernel(c, (l) => {
+  kernel(c, 2, (l) => {
     c.get(SCRATCH).i32(0).get(l.rowBytes).i32(2).op('i32_mul').memoryFill();
   }, (l) => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
@@ -336,7 +348,7 @@ const emitInputAdjoint = (c: Code): void => {
   const [v0, v1, v2, v3, dd0, dd1, dd2, dd3, lo01, hi01, lo23, hi23, t] = Array.from({ length: 13 }, () => c.local(v128));
   const e = Array.from({ length: 16 }, () => c.local(v128));
   const carry = Array.from({ length: 4 }, () => c.local(v128));
-  kernel(c, (l) => {
+  kernel(c, 2, (l) => {
     c.get(l.planeStride).i32(4).op('i32_mul').set(stride4);
     // The padded plane: rows 2·th + 2 (scratch row = image row + padH, column = image column + padW).
     c.get(TH).i32(2).op('i32_mul').i32(2).op('i32_add').get(l.rowBytes).op('i32_mul').set(planeBytes);
@@ -401,6 +413,245 @@ const emitInputAdjoint = (c: Code): void => {
   });
 };
 
+// ---- F(4×4, 3×3) -------------------------------------------------------------------------------
+// A group of 4 tiles spans 16 image columns; lane L of a vector is tile L. Tile columns are read
+// and written as 4×4 transposes of the row's vectors, and the transforms are emitted from the
+// matrices (zero coefficients skipped, ±1 as add/sub).
+
+const { BT: BT4, AT: AT4 } = winogradMatrices(4);
+
+/** dst = Σ k·x over the terms with k ≠ 0 (a +1 term first when there is one). */
+const lin = (c: Code, dst: number, terms: readonly (readonly [number, number])[]): void => {
+  const nz = terms.filter(([k]) => k !== 0);
+  const first = Math.max(0, nz.findIndex(([k]) => k === 1));
+  const ordered = [nz[first], ...nz.filter((_, i) => i !== first)];
+  const [k0, x0] = ordered[0];
+  c.get(x0);
+  if (k0 === -1) c.simd('f32x4_neg');
+  else if (k0 !== 1) c.f32x4(k0).simd('f32x4_mul');
+  for (const [k, x] of ordered.slice(1)) {
+    if (k === 1) c.get(x).simd('f32x4_add');
+    else if (k === -1) c.get(x).simd('f32x4_sub');
+    else if (k > 0) c.get(x).f32x4(k).simd('f32x4_mul').simd('f32x4_add');
+    else c.get(x).f32x4(-k).simd('f32x4_mul').simd('f32x4_sub');
+  }
+  c.set(dst);
+};
+
+/** t = the 4×4 transpose of rows p (s: 4 scratch v128 locals). Only the first `count` of t are made. */
+const transpose = (c: Code, p: readonly number[], t: readonly number[], s: readonly number[], count = 4): void => {
+  c.get(p[0]).get(p[1]).shuffle32(0, 4, 1, 5).set(s[0]);
+  c.get(p[2]).get(p[3]).shuffle32(0, 4, 1, 5).set(s[1]);
+  c.get(s[0]).get(s[1]).shuffle32(0, 1, 4, 5).set(t[0]);
+  c.get(s[0]).get(s[1]).shuffle32(2, 3, 6, 7).set(t[1]);
+  if (count <= 2) return;
+  c.get(p[0]).get(p[1]).shuffle32(2, 6, 3, 7).set(s[2]);
+  c.get(p[2]).get(p[3]).shuffle32(2, 6, 3, 7).set(s[3]);
+  c.get(s[2]).get(s[3]).shuffle32(0, 1, 4, 5).set(t[2]);
+  c.get(s[2]).get(s[3]).shuffle32(2, 3, 6, 7).set(t[3]);
+};
+
+const vlocals = (c: Code, n: number): number[] => Array.from({ length: n }, () => c.local(v128));
+
+/** image → V [36, C, S]: V = Bᵀ·d·B per 6×6 patch. */
+const emitInput4 = (c: Code): void => {
+  const [iy, row, sp, rp] = [c.local(i32), c.local(i32), c.local(i32), c.local(i32)];
+  const P = vlocals(c, 5);
+  const d = vlocals(c, 6);
+  const ts = vlocals(c, 4);
+  const h = vlocals(c, 36);
+  const f = c.local(v128);
+  kernel(c, 4, (l) => {
+    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(6).op('i32_mul').memoryFill();
+  }, (l) => {
+    c.forUp(l.a, () => c.i32(0), TH, 1, () => {
+      for (let rr = 0; rr < 6; rr++) {
+        c.get(l.a).i32(4).op('i32_mul').get(PADH).op('i32_sub').i32(rr).op('i32_add').set(iy);
+        c.get(SCRATCH).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add').set(row);
+        c.get(iy).get(H).op('i32_lt_u');
+        c.ifThen(() => {
+          copy(c, l, () => c.get(row), () => imageRow(c, l, SRC, H, W, () => c.get(iy)), () => c.get(W));
+        }, () => {
+          c.get(row).i32(0).get(W).i32(4).op('i32_mul').memoryFill();
+        });
+      }
+      stageRow(c, l, l.q);
+      groupsOfRow(c, l, () => {
+        c.get(SCRATCH).get(l.g).i32(64).op('i32_mul').op('i32_add').set(sp);
+        for (let rr = 0; rr < 6; rr++) {
+          c.get(sp).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').set(rp);
+          for (let j = 0; j < 5; j++) c.get(rp).mem('v128_load', 16 * j, 0).set(P[j]);
+          transpose(c, P.slice(0, 4), d.slice(0, 4), ts);
+          transpose(c, P.slice(1, 5), d.slice(4, 6), ts, 2);
+          // (d·B)[rr][j] = Σ_s d[s]·Bᵀ[j][s]
+          for (let j = 0; j < 6; j++) lin(c, h[6 * rr + j], BT4[j].map((k, s2) => [k, d[s2]] as const));
+        }
+        c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').set(rp);
+        for (let i = 0; i < 6; i++) {
+          for (let j = 0; j < 6; j++) {
+            lin(c, f, BT4[i].map((k, r) => [k, h[6 * r + j]] as const));
+            c.get(rp).get(f).mem('v128_store', 0, 0);
+            c.get(rp).get(l.stageStride).op('i32_add').set(rp);
+          }
+        }
+      });
+    });
+    flushStage(c, l);
+  }, true);
+};
+
+/** M [36, C, S] → image: each tile Aᵀ·m·A (4×4), through 4 scratch rows. */
+const emitOutput4 = (c: Code): void => {
+  const [qj, stride6, u4] = [c.local(i32), c.local(i32), c.local(i32)];
+  const mv = vlocals(c, 6);
+  const r = vlocals(c, 24);
+  const Y = vlocals(c, 4);
+  const T4 = vlocals(c, 4);
+  const ts = vlocals(c, 4);
+  kernel(c, 4, (l) => {
+    c.get(l.planeStride).i32(6).op('i32_mul').set(stride6);
+  }, (l) => {
+    c.forUp(l.a, () => c.i32(0), TH, 1, () => {
+      tileRow(c, l, SRC, l.q);
+      groupsOfRow(c, l, (tail) => {
+        for (let j = 0; j < 6; j++) {
+          c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
+          for (let i = 0; i < 6; i++) {
+            load(c, mv[i], qj, 0, tail, l.count);
+            if (i < 5) c.get(qj).get(stride6).op('i32_add').set(qj);
+          }
+          // (Aᵀ·m)[u][j]
+          for (let u = 0; u < 4; u++) lin(c, r[6 * u + j], AT4[u].map((k, i) => [k, mv[i]] as const));
+        }
+        for (let u = 0; u < 4; u++) {
+          for (let v = 0; v < 4; v++) lin(c, Y[v], AT4[v].map((k, j) => [k, r[6 * u + j]] as const));
+          transpose(c, Y, T4, ts);
+          c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.g).i32(64).op('i32_mul').op('i32_add').set(u4);
+          for (let L = 0; L < 4; L++) c.get(u4).get(T4[L]).mem('v128_store', 16 * L, 0);
+        }
+      });
+      for (let u = 0; u < 4; u++) {
+        c.get(l.a).i32(4).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
+        c.ifThen(() => {
+          copy(c, l, () => imageRow(c, l, DST, OH, OW, () => c.get(l.a).i32(4).op('i32_mul').i32(u).op('i32_add')),
+            () => c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add'), () => c.get(OW));
+        });
+      }
+    });
+  });
+};
+
+/** image-shaped g → [36, C, S]: A·g·Aᵀ of each zero-padded 4×4 tile. */
+const emitOutputAdjoint4 = (c: Code): void => {
+  const [sp, rp] = [c.local(i32), c.local(i32)];
+  const P = vlocals(c, 4);
+  const gv = vlocals(c, 16);
+  const hv = vlocals(c, 24);
+  const ts = vlocals(c, 4);
+  const f = c.local(v128);
+  kernel(c, 4, (l) => {
+    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(4).op('i32_mul').memoryFill();
+  }, (l) => {
+    c.forUp(l.a, () => c.i32(0), TH, 1, () => {
+      for (let u = 0; u < 4; u++) {
+        c.get(l.a).i32(4).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
+        c.ifThen(() => {
+          copy(c, l, () => c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add'),
+            () => imageRow(c, l, SRC, OH, OW, () => c.get(l.a).i32(4).op('i32_mul').i32(u).op('i32_add')), () => c.get(OW));
+        }, () => {
+          c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add').i32(0).get(OW).i32(4).op('i32_mul').memoryFill();
+        });
+      }
+      stageRow(c, l, l.q);
+      groupsOfRow(c, l, () => {
+        for (let u = 0; u < 4; u++) {
+          c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.g).i32(64).op('i32_mul').op('i32_add').set(sp);
+          for (let j = 0; j < 4; j++) c.get(sp).mem('v128_load', 16 * j, 0).set(P[j]);
+          transpose(c, P, gv.slice(4 * u, 4 * u + 4), ts);
+        }
+        // (A·g)[i][v] = Σ_u Aᵀ[u][i]·g[u][v]
+        for (let i = 0; i < 6; i++) {
+          for (let v = 0; v < 4; v++) lin(c, hv[4 * i + v], [0, 1, 2, 3].map((u) => [AT4[u][i], gv[4 * u + v]] as const));
+        }
+        c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').set(rp);
+        for (let i = 0; i < 6; i++) {
+          for (let j = 0; j < 6; j++) {
+            lin(c, f, [0, 1, 2, 3].map((v) => [AT4[v][j], hv[4 * i + v]] as const));
+            c.get(rp).get(f).mem('v128_store', 0, 0);
+            c.get(rp).get(l.stageStride).op('i32_add').set(rp);
+          }
+        }
+      });
+    });
+    flushStage(c, l);
+  }, true);
+};
+
+/** V-shaped [36, C, S] → image: B·v·Bᵀ of each tile added at its 6×6 patch. */
+const emitInputAdjoint4 = (c: Code): void => {
+  const [rowBase, qj, stride6, pos, iy, planeBytes] = Array.from({ length: 6 }, () => c.local(i32));
+  const vv = vlocals(c, 6);
+  const e = vlocals(c, 36);
+  const E = vlocals(c, 6);
+  const Wv = vlocals(c, 4);
+  const T4 = vlocals(c, 4);
+  const ts = vlocals(c, 4);
+  const c4 = vlocals(c, 6);
+  const c5 = vlocals(c, 6);
+  const z = c.local(v128);
+  kernel(c, 4, (l) => {
+    c.get(l.planeStride).i32(6).op('i32_mul').set(stride6);
+    c.get(TH).i32(4).op('i32_mul').i32(2).op('i32_add').get(l.rowBytes).op('i32_mul').set(planeBytes);
+    c.f32x4(0).set(z);
+  }, (l) => {
+    c.get(SCRATCH).i32(0).get(planeBytes).memoryFill();
+    c.forUp(l.a, () => c.i32(0), TH, 1, () => {
+      tileRow(c, l, SRC, l.q);
+      c.get(SCRATCH).get(l.a).i32(4).op('i32_mul').get(l.rowBytes).op('i32_mul').op('i32_add').set(rowBase);
+      for (const k of [...c4, ...c5]) c.get(z).set(k);
+      groupsOfRow(c, l, (tail) => {
+        for (let j = 0; j < 6; j++) {
+          c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
+          for (let i = 0; i < 6; i++) {
+            load(c, vv[i], qj, 0, tail, l.count);
+            if (i < 5) c.get(qj).get(stride6).op('i32_add').set(qj);
+          }
+          // (B·v)[r][j] = Σ_i Bᵀ[i][r]·v[i][j]
+          for (let r = 0; r < 6; r++) lin(c, e[6 * r + j], [0, 1, 2, 3, 4, 5].map((i) => [BT4[i][r], vv[i]] as const));
+        }
+        for (let r = 0; r < 6; r++) {
+          for (let s2 = 0; s2 < 6; s2++) lin(c, E[s2], [0, 1, 2, 3, 4, 5].map((j) => [BT4[j][s2], e[6 * r + j]] as const));
+          // Tile L's columns 4, 5 are tile L + 1's columns 0, 1 (the group's last tile carries over).
+          c.get(c4[r]).get(E[4]).shuffle32(3, 4, 5, 6).get(E[0]).simd('f32x4_add').set(Wv[0]);
+          c.get(c5[r]).get(E[5]).shuffle32(3, 4, 5, 6).get(E[1]).simd('f32x4_add').set(Wv[1]);
+          c.get(E[2]).set(Wv[2]);
+          c.get(E[3]).set(Wv[3]);
+          c.get(E[4]).set(c4[r]);
+          c.get(E[5]).set(c5[r]);
+          transpose(c, Wv, T4, ts);
+          c.get(rowBase).i32(r).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.g).i32(64).op('i32_mul').op('i32_add').set(pos);
+          for (let L = 0; L < 4; L++) {
+            c.get(pos).get(pos).mem('v128_load', 16 * L, 0).get(T4[L]).simd('f32x4_add').mem('v128_store', 16 * L, 0);
+          }
+        }
+      });
+      // The last tile's columns 4, 5 at 16·groups, 16·groups + 1.
+      for (let r = 0; r < 6; r++) {
+        c.get(rowBase).i32(r).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.groups).i32(64).op('i32_mul').op('i32_add').set(pos);
+        c.get(pos).get(pos).mem('v128_load', 0, 0)
+          .get(c4[r]).get(z).shuffle32(3, 4, 4, 4).simd('f32x4_add')
+          .get(z).get(c5[r]).shuffle32(0, 7, 0, 0).simd('f32x4_add')
+          .mem('v128_store', 0, 0);
+      }
+    });
+    c.forUp(iy, () => c.i32(0), H, 1, () => {
+      copy(c, l, () => imageRow(c, l, DST, H, W, () => c.get(iy)),
+        () => c.get(SCRATCH).get(iy).get(PADH).op('i32_add').get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add'),
+        () => c.get(W));
+    });
+  });
+};
+
 /** Adds the four kernels to a module (the backend puts them in its conv module). */
 export const buildWinogradFunctions = (m: ModuleBuilder): void => {
   const ints = new Array<typeof i32>(16).fill(i32);
@@ -408,4 +659,8 @@ export const buildWinogradFunctions = (m: ModuleBuilder): void => {
   m.func('winogradInputAdjoint', ints, [], emitInputAdjoint);
   m.func('winogradOutput', ints, [], emitOutput);
   m.func('winogradOutputAdjoint', ints, [], emitOutputAdjoint);
+  m.func('winogradInput4', ints, [], emitInput4);
+  m.func('winogradInputAdjoint4', ints, [], emitInputAdjoint4);
+  m.func('winogradOutput4', ints, [], emitOutput4);
+  m.func('winogradOutputAdjoint4', ints, [], emitOutputAdjoint4);
 };

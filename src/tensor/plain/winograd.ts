@@ -1,22 +1,23 @@
 /**
- * Winograd F(2×2, 3×3) transforms, the reference: each tile's 4×4 (or 2×2) block is gathered,
+ * Winograd F(m×m, 3×3) transforms, the reference: each tile's α×α (or m×m) block is gathered,
  * multiplied by the small transform matrices in doubles, and scattered (see WinogradSpec).
  */
-import { type FloatArray, winogradAT, winogradBT, type WinogradSpec, winogradTiles } from '../backend.ts';
+import { type FloatArray, winogradMatrices, type WinogradSpec, winogradTile, winogradTiles } from '../backend.ts';
 import { checkLength } from './indexing.ts';
 
 export const winogradImageSize = (s: WinogradSpec): number => s.n * s.c * s.h * s.w;
 export const winogradOutSize = (s: WinogradSpec): number => s.n * s.c * s.oh * s.ow;
-export const winogradTransformedSize = (s: WinogradSpec): number => 16 * s.c * winogradTiles(s).stride;
+export const winogradTransformedSize = (s: WinogradSpec): number => winogradTile(s).alpha ** 2 * s.c * winogradTiles(s).stride;
 
 export const checkWinogradSpec = (kernel: string, s: WinogradSpec): void => {
   const dims = [s.n, s.c, s.h, s.w, s.padH, s.padW, s.oh, s.ow];
+  if (s.tile !== undefined && s.tile !== 2 && s.tile !== 4) throw new RangeError(`${kernel}: tile must be 2 or 4, got ${String(s.tile)}`);
   if (dims.some((d) => !Number.isInteger(d) || d < 0) || s.oh !== s.h + 2 * s.padH - 2 || s.ow !== s.w + 2 * s.padW - 2 || s.oh < 1 || s.ow < 1) {
     throw new RangeError(`${kernel}: bad Winograd spec ${JSON.stringify(s)} (oh must be h + 2·padH − 2 ≥ 1, and so ow)`);
   }
 };
 
-/** M·X·Mᵀ for a 4×4 M (rows × 4) and a 4×4 X, into out (rows × rows), row-major. */
+/** M·X·Mᵀ for M (rows × inner) and an inner × inner X, into out (rows × rows), row-major. */
 const sandwich = (m: readonly (readonly number[])[], x: Float64Array, out: Float64Array, transposed: boolean): void => {
   // transposed: Mᵀ·X·M instead (M then 4 × cols).
   const rows = transposed ? m[0].length : m.length;
@@ -51,18 +52,20 @@ export const winogradInput = (x: FloatArray, out: FloatArray, s: WinogradSpec): 
   checkWinogradSpec('winogradInput', s);
   checkLength('winogradInput', 'x', x, winogradImageSize(s));
   const { stride } = winogradTiles(s);
-  const d = new Float64Array(16);
-  const v = new Float64Array(16);
+  const { m, alpha } = winogradTile(s);
+  const { BT } = winogradMatrices(m);
+  const d = new Float64Array(alpha * alpha);
+  const v = new Float64Array(alpha * alpha);
   forEachTile(s, (ni, ci, a, b, t) => {
-    for (let r = 0; r < 4; r++) {
-      const iy = 2 * a - s.padH + r;
-      for (let q = 0; q < 4; q++) {
-        const ix = 2 * b - s.padW + q;
-        d[r * 4 + q] = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w ? x[((ni * s.c + ci) * s.h + iy) * s.w + ix] : 0;
+    for (let r = 0; r < alpha; r++) {
+      const iy = m * a - s.padH + r;
+      for (let q = 0; q < alpha; q++) {
+        const ix = m * b - s.padW + q;
+        d[r * alpha + q] = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w ? x[((ni * s.c + ci) * s.h + iy) * s.w + ix] : 0;
       }
     }
-    sandwich(winogradBT, d, v, false);
-    for (let xi = 0; xi < 16; xi++) out[(xi * s.c + ci) * stride + t] = v[xi];
+    sandwich(BT, d, v, false);
+    for (let xi = 0; xi < alpha * alpha; xi++) out[(xi * s.c + ci) * stride + t] = v[xi];
   });
 };
 
@@ -70,19 +73,21 @@ export const winogradInputAdjoint = (v: FloatArray, out: FloatArray, s: Winograd
   checkWinogradSpec('winogradInputAdjoint', s);
   checkLength('winogradInputAdjoint', 'v', v, winogradTransformedSize(s));
   const { stride } = winogradTiles(s);
-  const g = new Float64Array(16);
-  const d = new Float64Array(16);
+  const { m, alpha } = winogradTile(s);
+  const { BT } = winogradMatrices(m);
+  const g = new Float64Array(alpha * alpha);
+  const d = new Float64Array(alpha * alpha);
   // Accumulate in doubles, round once.
   const acc = new Float64Array(out.length);
   forEachTile(s, (ni, ci, a, b, t) => {
-    for (let xi = 0; xi < 16; xi++) g[xi] = v[(xi * s.c + ci) * stride + t];
-    sandwich(winogradBT, g, d, true);
-    for (let r = 0; r < 4; r++) {
-      const iy = 2 * a - s.padH + r;
+    for (let xi = 0; xi < alpha * alpha; xi++) g[xi] = v[(xi * s.c + ci) * stride + t];
+    sandwich(BT, g, d, true);
+    for (let r = 0; r < alpha; r++) {
+      const iy = m * a - s.padH + r;
       if (iy < 0 || iy >= s.h) continue;
-      for (let q = 0; q < 4; q++) {
-        const ix = 2 * b - s.padW + q;
-        if (ix >= 0 && ix < s.w) acc[((ni * s.c + ci) * s.h + iy) * s.w + ix] += d[r * 4 + q];
+      for (let q = 0; q < alpha; q++) {
+        const ix = m * b - s.padW + q;
+        if (ix >= 0 && ix < s.w) acc[((ni * s.c + ci) * s.h + iy) * s.w + ix] += d[r * alpha + q];
       }
     }
   });
@@ -93,17 +98,19 @@ export const winogradOutput = (m: FloatArray, out: FloatArray, s: WinogradSpec):
   checkWinogradSpec('winogradOutput', s);
   checkLength('winogradOutput', 'm', m, winogradTransformedSize(s));
   const { stride } = winogradTiles(s);
-  const g = new Float64Array(16);
-  const y = new Float64Array(4);
+  const { m: tm, alpha } = winogradTile(s);
+  const { AT } = winogradMatrices(tm);
+  const g = new Float64Array(alpha * alpha);
+  const y = new Float64Array(tm * tm);
   forEachTile(s, (ni, ci, a, b, t) => {
-    for (let xi = 0; xi < 16; xi++) g[xi] = m[(xi * s.c + ci) * stride + t];
-    sandwich(winogradAT, g, y, false);
-    for (let u = 0; u < 2; u++) {
-      const oy = 2 * a + u;
+    for (let xi = 0; xi < alpha * alpha; xi++) g[xi] = m[(xi * s.c + ci) * stride + t];
+    sandwich(AT, g, y, false);
+    for (let u = 0; u < tm; u++) {
+      const oy = tm * a + u;
       if (oy >= s.oh) continue;
-      for (let q = 0; q < 2; q++) {
-        const ox = 2 * b + q;
-        if (ox < s.ow) out[((ni * s.c + ci) * s.oh + oy) * s.ow + ox] = y[u * 2 + q];
+      for (let q = 0; q < tm; q++) {
+        const ox = tm * b + q;
+        if (ox < s.ow) out[((ni * s.c + ci) * s.oh + oy) * s.ow + ox] = y[u * tm + q];
       }
     }
   });
@@ -113,17 +120,19 @@ export const winogradOutputAdjoint = (gy: FloatArray, out: FloatArray, s: Winogr
   checkWinogradSpec('winogradOutputAdjoint', s);
   checkLength('winogradOutputAdjoint', 'g', gy, winogradOutSize(s));
   const { stride } = winogradTiles(s);
-  const g = new Float64Array(4);
-  const m = new Float64Array(16);
+  const { m: tm, alpha } = winogradTile(s);
+  const { AT } = winogradMatrices(tm);
+  const g = new Float64Array(tm * tm);
+  const m = new Float64Array(alpha * alpha);
   forEachTile(s, (ni, ci, a, b, t) => {
-    for (let u = 0; u < 2; u++) {
-      const oy = 2 * a + u;
-      for (let q = 0; q < 2; q++) {
-        const ox = 2 * b + q;
-        g[u * 2 + q] = oy < s.oh && ox < s.ow ? gy[((ni * s.c + ci) * s.oh + oy) * s.ow + ox] : 0;
+    for (let u = 0; u < tm; u++) {
+      const oy = tm * a + u;
+      for (let q = 0; q < tm; q++) {
+        const ox = tm * b + q;
+        g[u * tm + q] = oy < s.oh && ox < s.ow ? gy[((ni * s.c + ci) * s.oh + oy) * s.ow + ox] : 0;
       }
     }
-    sandwich(winogradAT, g, m, true);
-    for (let xi = 0; xi < 16; xi++) out[(xi * s.c + ci) * stride + t] = m[xi];
+    sandwich(AT, g, m, true);
+    for (let xi = 0; xi < alpha * alpha; xi++) out[(xi * s.c + ci) * stride + t] = m[xi];
   });
 };

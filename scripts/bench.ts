@@ -7,6 +7,7 @@
  * Flags:
  *   --suite ops|train|sample
  *   --backends fast,fast-1t,plain,gpujs-cpu,gpujs-webasm,gpujs-headlessgl,tfjs-wasm-1t,tfjs-wasm
+ *   --rounds N   ops and train: measure the list N times round-robin and keep each figure's median
  *       (tfjs-wasm* are ops only; default: all of them for ops, fast for train and sample)
  *   --networks mnist32:64,seed:64   network:batch for train (default mnist32:64,seed:64) and sample
  *       (default mnist32:64; a network without :batch takes --n, default 64)
@@ -79,10 +80,39 @@ if (bad.length) {
 const breakdowns: Breakdowns = {};
 const runDate = new Date().toISOString();
 
+/**
+ * `--rounds N` (ops and train) measures the whole backend list N times, round-robin, and keeps each
+ * figure's median: on a shared machine whose speed drifts over minutes, every backend then sees the
+ * same mix of fast and slow spells, and the spread is reported with the figure.
+ */
+const rounds = suite === 'sample' ? 1 : Number(flag('rounds') ?? 1);
+if (!(Number.isInteger(rounds) && rounds >= 1)) {
+  console.error(`--rounds ${flag('rounds')}: expected an integer ≥ 1`);
+  process.exit(2);
+}
 const results: BenchResult[] = [];
 /** Every figure of this run carries its start, so the page can tell which were measured together. */
 const add = (...rows: BenchResult[]): void => {
   results.push(...rows.map((r) => ({ ...r, date: runDate })));
+};
+const sameCase = (a: BenchResult, b: BenchResult): boolean => a.name === b.name && a.backend === b.backend && a.threads === b.threads;
+/** One row per case: the median value (and seconds) of its rounds, with their range in the note. */
+const medians = (rows: readonly BenchResult[]): BenchResult[] => {
+  const out: BenchResult[] = [];
+  for (const r of rows) {
+    if (out.some((o) => sameCase(o, r))) continue;
+    const all = rows.filter((x) => sameCase(x, r));
+    if (all.length === 1) {
+      out.push(r);
+      continue;
+    }
+    const mid = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[Math.floor((xs.length - 1) / 2)];
+    const m = mid(all, (x) => x.value);
+    const values = all.map((x) => x.value);
+    const spread = `median of ${all.length} rounds (${Math.min(...values)} … ${Math.max(...values)})`;
+    out.push({ ...m, note: m.note ? `${m.note}; ${spread}` : spread });
+  }
+  return out;
 };
 /** `fast-1t` is the fast backend held to one thread, for the single-thread figures and the speed-up. */
 const open = (name: string): { backend: Backend; threads: number } =>
@@ -104,7 +134,9 @@ const tfjsWasm = (name: string): BenchResult[] => {
   return JSON.parse(r.stdout) as BenchResult[];
 };
 
-for (const name of wanted) {
+const opened = new Map<string, { backend: Backend; threads: number }>();
+for (let round = 0; round < rounds; round++) for (const name of wanted) {
+  if (rounds > 1 && name === wanted[0]) log(`round ${round + 1} of ${rounds}`);
   if (name === 'tfjs-wasm-1t' || name === 'tfjs-wasm') {
     if (suite !== 'ops') {
       log(`skipping ${name}: it is a baseline of the ops suite only`);
@@ -123,7 +155,8 @@ for (const name of wanted) {
   let backend: Backend;
   let threads: number;
   try {
-    ({ backend, threads } = open(name));
+    ({ backend, threads } = opened.get(name) ?? open(name));
+    opened.set(name, { backend, threads });
   } catch (e) {
     log(`skipping ${name}: ${(e as Error).message}`);
     continue;
@@ -133,7 +166,7 @@ for (const name of wanted) {
   if (suite === 'train') {
     for (const c of networkCases) {
       const { result, breakdown } = trainBenchmark(backend, c);
-      add({ ...result, threads, note: `peak RSS so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB` });
+      add({ ...result, threads, note: `peak RSS of the benchmark process so far ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB (it holds every backend measured before in this run)` });
       breakdowns[`${result.name} on ${name}`] = breakdown.slice(0, 12);
     }
   }
@@ -151,8 +184,9 @@ for (const name of wanted) {
     }
     continue;
   }
-  for (const r of results.filter((x) => x.backend === backend.name && x.threads === threads)) log(`  ${r.name}: ${r.value} ${r.unit}`);
+  for (const r of results.filter((x) => x.backend === backend.name && x.threads === threads).slice(-4)) log(`  ${r.name}: ${r.value} ${r.unit}`);
 }
+if (rounds > 1) results.splice(0, results.length, ...medians(results));
 const report = { machine: machine(), suite, results, ...(suite === 'train' ? { breakdowns } : {}) };
 console.log(JSON.stringify(report, null, jsonOnly ? 0 : 2));
 persist();
@@ -164,7 +198,6 @@ log('wrote docs/benchmarks.json and docs/BENCHMARKS.md');
  */
 function persist(): void {
   const all: Store = existsSync(store) ? JSON.parse(readFileSync(store, 'utf8')) : {};
-  const sameCase = (a: BenchResult, b: BenchResult): boolean => a.name === b.name && a.backend === b.backend && a.threads === b.threads;
   const kept = (all[suite]?.results ?? []).filter((old) => !results.some((r) => sameCase(r, old)));
   all[suite] = { machine: machine(), results: [...kept, ...results], ...(suite === 'train' ? { breakdowns: { ...all[suite]?.breakdowns, ...breakdowns } } : {}) };
   writeFileSync(store, `${JSON.stringify(all, null, 2)}\n`);

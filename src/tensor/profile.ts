@@ -30,42 +30,24 @@ export const profiled = (inner: Backend): ProfiledBackend => {
     s.seconds += (performance.now() - t0) / 1000;
     table.set(name, s);
   };
-  const wrapped: Record<string, unknown> = {};
-  for (const k of kernels) {
-    const fn = (inner as unknown as Record<string, (...a: unknown[]) => unknown>)[k].bind(inner);
-    wrapped[k] = (...args: unknown[]) => {
-      const t0 = performance.now();
-      const r = fn(...args);
-      record(detail(k, args), t0);
-      return r;
-    };
-  }
-  const w = inner.winograd;
-  const timed = <A extends unknown[], R>(name: string, fn: (...a: A) => R) => (...args: A): R => {
+  /** fn, recording its time under the name `name(args)` gives. */
+  const timed = (fn: (...a: unknown[]) => unknown, name: (args: unknown[]) => string) => (...args: unknown[]): unknown => {
     const t0 = performance.now();
     const r = fn(...args);
-    record(name, t0);
+    record(name(args), t0);
     return r;
   };
-  const rk = inner.rows;
+  const wrapped: Record<string, unknown> = {};
+  for (const k of kernels) {
+    wrapped[k] = timed((inner as unknown as Record<string, (...a: unknown[]) => unknown>)[k].bind(inner), (args) => detail(k, args));
+  }
+  /** Every kernel of an optional group, timed as `prefix:name`. */
+  const timedGroup = <T extends object>(prefix: string, group: T): T => Object.fromEntries(
+    Object.entries(group).map(([k, f]) => [k, timed((f as (...a: unknown[]) => unknown).bind(group), () => `${prefix}:${k}`)])) as T;
   return {
     ...(wrapped as unknown as Backend),
-    ...(rk ? {
-      rows: {
-        moments: timed('rows:moments', rk.moments.bind(rk)),
-        affineAct: timed('rows:affineAct', rk.affineAct.bind(rk)),
-        affineActGradSums: timed('rows:affineActGradSums', rk.affineActGradSums.bind(rk)),
-        affineActGradInput: timed('rows:affineActGradInput', rk.affineActGradInput.bind(rk)),
-      },
-    } : {}),
-    ...(w ? {
-      winograd: {
-        input: timed('winograd:input', w.input.bind(w)),
-        inputAdjoint: timed('winograd:inputAdjoint', w.inputAdjoint.bind(w)),
-        output: timed('winograd:output', w.output.bind(w)),
-        outputAdjoint: timed('winograd:outputAdjoint', w.outputAdjoint.bind(w)),
-      },
-    } : {}),
+    ...(inner.rows ? { rows: timedGroup('rows', inner.rows) } : {}),
+    ...(inner.winograd ? { winograd: timedGroup('winograd', inner.winograd) } : {}),
     name: inner.name,
     dispose: (h) => inner.dispose(h),
     liveBuffers: () => inner.liveBuffers(),

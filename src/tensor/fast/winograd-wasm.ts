@@ -178,6 +178,56 @@ const imageRow = (c: Code, l: Locals, base: number, h: number, w: number, row: (
   c.op('i32_add').get(w).op('i32_mul').i32(4).op('i32_mul').op('i32_add');
 };
 
+/**
+ * The α image rows of tile row a (rows m·a − padH + r) into scratch rows r at columns [padW, padW + w);
+ * rows outside the image become zeros (the scratch's other columns stay zero). iy, row: i32 scratch.
+ */
+const imageRowsToScratch = (c: Code, l: Locals, m: number, iy: number, row: number): void => {
+  for (let rr = 0; rr < m + 2; rr++) {
+    c.get(l.a).i32(m).op('i32_mul').get(PADH).op('i32_sub').i32(rr).op('i32_add').set(iy);
+    c.get(SCRATCH).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add').set(row);
+    c.get(iy).get(H).op('i32_lt_u');
+    c.ifThen(() => {
+      copy(c, l, () => c.get(row), () => imageRow(c, l, SRC, H, W, () => c.get(iy)), () => c.get(W));
+    }, () => {
+      c.get(row).i32(0).get(W).i32(4).op('i32_mul').memoryFill();
+    });
+  }
+};
+
+/** Output rows m·a + u (u < m) of the source image into scratch rows u, zeros below the image. */
+const outputRowsToScratch = (c: Code, l: Locals, m: number): void => {
+  for (let u = 0; u < m; u++) {
+    c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
+    c.ifThen(() => {
+      copy(c, l, () => c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add'),
+        () => imageRow(c, l, SRC, OH, OW, () => c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add')), () => c.get(OW));
+    }, () => {
+      c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add').i32(0).get(OW).i32(4).op('i32_mul').memoryFill();
+    });
+  }
+};
+
+/** Scratch rows u (u < m) to the destination image's rows m·a + u that exist, columns [0, ow). */
+const scratchToOutputRows = (c: Code, l: Locals, m: number): void => {
+  for (let u = 0; u < m; u++) {
+    c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
+    c.ifThen(() => {
+      copy(c, l, () => imageRow(c, l, DST, OH, OW, () => c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add')),
+        () => c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add'), () => c.get(OW));
+    });
+  }
+};
+
+/** The padded plane's rows [padH, padH + h), columns [padW, padW + w) to the destination image. */
+const planeToImage = (c: Code, l: Locals, iy: number): void => {
+  c.forUp(iy, () => c.i32(0), H, 1, () => {
+    copy(c, l, () => imageRow(c, l, DST, H, W, () => c.get(iy)),
+      () => c.get(SCRATCH).get(iy).get(PADH).op('i32_add').get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add'),
+      () => c.get(W));
+  });
+};
+
 /** image [n, C, h, w] → V [16, C, T]: V = Bᵀ·d·B per tile (see WinogradSpec). */
 const emitInput = (c: Code): void => {
   const [iy, row, sp, rp] = [c.local(i32), c.local(i32), c.local(i32), c.local(i32)];
@@ -187,17 +237,7 @@ const emitInput = (c: Code): void => {
     c.get(SCRATCH).i32(0).get(l.rowBytes).i32(4).op('i32_mul').memoryFill();
   }, (l) => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
-      // The tile row's 4 image rows into scratch columns [padW, padW + w).
-      for (let rr = 0; rr < 4; rr++) {
-        c.get(l.a).i32(2).op('i32_mul').get(PADH).op('i32_sub').i32(rr).op('i32_add').set(iy);
-        c.get(SCRATCH).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add').set(row);
-        c.get(iy).get(H).op('i32_lt_u');
-        c.ifThen(() => {
-          copy(c, l, () => c.get(row), () => imageRow(c, l, SRC, H, W, () => c.get(iy)), () => c.get(W));
-        }, () => {
-          c.get(row).i32(0).get(W).i32(4).op('i32_mul').memoryFill();
-        });
-      }
+      imageRowsToScratch(c, l, 2, iy, row);
       stageRow(c, l, l.q);
       groupsOfRow(c, l, (tail) => {
         c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
@@ -278,13 +318,7 @@ const emitOutput = (c: Code): void => {
         c.get(sp).get(y10).get(y11).shuffle32(0, 4, 1, 5).mem('v128_store', 0, 0);
         c.get(sp).get(y10).get(y11).shuffle32(2, 6, 3, 7).mem('v128_store', 16, 0);
       });
-      // Rows 2a and (inside the image) 2a + 1, columns [0, ow).
-      copy(c, l, () => imageRow(c, l, DST, OH, OW, () => c.get(l.a).i32(2).op('i32_mul')), () => c.get(SCRATCH), () => c.get(OW));
-      c.get(l.a).i32(2).op('i32_mul').i32(1).op('i32_add').get(OH).op('i32_lt_s');
-      c.ifThen(() => {
-        copy(c, l, () => imageRow(c, l, DST, OH, OW, () => c.get(l.a).i32(2).op('i32_mul').i32(1).op('i32_add')),
-          () => c.get(SCRATCH).get(l.rowBytes).op('i32_add'), () => c.get(OW));
-      });
+      scratchToOutputRows(c, l, 2);
     });
   });
 };
@@ -297,14 +331,7 @@ const emitOutputAdjoint = (c: Code): void => {
     c.get(SCRATCH).i32(0).get(l.rowBytes).i32(2).op('i32_mul').memoryFill();
   }, (l) => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
-      copy(c, l, () => c.get(SCRATCH), () => imageRow(c, l, SRC, OH, OW, () => c.get(l.a).i32(2).op('i32_mul')), () => c.get(OW));
-      c.get(l.a).i32(2).op('i32_mul').i32(1).op('i32_add').get(OH).op('i32_lt_s');
-      c.ifThen(() => {
-        copy(c, l, () => c.get(SCRATCH).get(l.rowBytes).op('i32_add'),
-          () => imageRow(c, l, SRC, OH, OW, () => c.get(l.a).i32(2).op('i32_mul').i32(1).op('i32_add')), () => c.get(OW));
-      }, () => {
-        c.get(SCRATCH).get(l.rowBytes).op('i32_add').i32(0).get(OW).i32(4).op('i32_mul').memoryFill();
-      });
+      outputRowsToScratch(c, l, 2);
       stageRow(c, l, l.q);
       groupsOfRow(c, l, (tail) => {
         c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
@@ -404,12 +431,7 @@ const emitInputAdjoint = (c: Code): void => {
         c.get(pos).get(pos).mem('v128_load', 0, 0).get(carry[r]).f32x4(0).shuffle32(2, 3, 4, 5).simd('f32x4_add').mem('v128_store', 0, 0);
       }
     });
-    // The image is the scratch's rows [padH, padH + h), columns [padW, padW + w).
-    c.forUp(iy, () => c.i32(0), H, 1, () => {
-      copy(c, l, () => imageRow(c, l, DST, H, W, () => c.get(iy)),
-        () => c.get(SCRATCH).get(iy).get(PADH).op('i32_add').get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add'),
-        () => c.get(W));
-    });
+    planeToImage(c, l, iy);
   });
 };
 
@@ -465,16 +487,7 @@ const emitInput4 = (c: Code): void => {
     c.get(SCRATCH).i32(0).get(l.rowBytes).i32(6).op('i32_mul').memoryFill();
   }, (l) => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
-      for (let rr = 0; rr < 6; rr++) {
-        c.get(l.a).i32(4).op('i32_mul').get(PADH).op('i32_sub').i32(rr).op('i32_add').set(iy);
-        c.get(SCRATCH).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add').set(row);
-        c.get(iy).get(H).op('i32_lt_u');
-        c.ifThen(() => {
-          copy(c, l, () => c.get(row), () => imageRow(c, l, SRC, H, W, () => c.get(iy)), () => c.get(W));
-        }, () => {
-          c.get(row).i32(0).get(W).i32(4).op('i32_mul').memoryFill();
-        });
-      }
+      imageRowsToScratch(c, l, 4, iy, row);
       stageRow(c, l, l.q);
       groupsOfRow(c, l, () => {
         c.get(SCRATCH).get(l.g).i32(64).op('i32_mul').op('i32_add').set(sp);
@@ -530,13 +543,7 @@ const emitOutput4 = (c: Code): void => {
           for (let L = 0; L < 4; L++) c.get(u4).get(T4[L]).mem('v128_store', 16 * L, 0);
         }
       });
-      for (let u = 0; u < 4; u++) {
-        c.get(l.a).i32(4).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
-        c.ifThen(() => {
-          copy(c, l, () => imageRow(c, l, DST, OH, OW, () => c.get(l.a).i32(4).op('i32_mul').i32(u).op('i32_add')),
-            () => c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add'), () => c.get(OW));
-        });
-      }
+      scratchToOutputRows(c, l, 4);
     });
   });
 };
@@ -553,15 +560,7 @@ const emitOutputAdjoint4 = (c: Code): void => {
     c.get(SCRATCH).i32(0).get(l.rowBytes).i32(4).op('i32_mul').memoryFill();
   }, (l) => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
-      for (let u = 0; u < 4; u++) {
-        c.get(l.a).i32(4).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
-        c.ifThen(() => {
-          copy(c, l, () => c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add'),
-            () => imageRow(c, l, SRC, OH, OW, () => c.get(l.a).i32(4).op('i32_mul').i32(u).op('i32_add')), () => c.get(OW));
-        }, () => {
-          c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add').i32(0).get(OW).i32(4).op('i32_mul').memoryFill();
-        });
-      }
+      outputRowsToScratch(c, l, 4);
       stageRow(c, l, l.q);
       groupsOfRow(c, l, () => {
         for (let u = 0; u < 4; u++) {
@@ -644,11 +643,7 @@ const emitInputAdjoint4 = (c: Code): void => {
           .mem('v128_store', 0, 0);
       }
     });
-    c.forUp(iy, () => c.i32(0), H, 1, () => {
-      copy(c, l, () => imageRow(c, l, DST, H, W, () => c.get(iy)),
-        () => c.get(SCRATCH).get(iy).get(PADH).op('i32_add').get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add'),
-        () => c.get(W));
-    });
+    planeToImage(c, l, iy);
   });
 };
 

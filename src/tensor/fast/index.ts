@@ -1,9 +1,11 @@
 /**
  * The fast CPU backend: every buffer lives in one WebAssembly memory (see memory.ts) and the heavy
  * kernels are WebAssembly SIMD generated at run time by this repository's own emitter — matmul
- * (packed, register-tiled GEMM, split over worker threads when large), im2col/col2im, and the hot
- * elementwise ops (binary on same-shape and broadcast runs, exp/sigmoid/relu and other cheap unary
- * maps, where, last-axis sum/max). The rest are tight loops over a Float32Array view of the memory.
+ * (packed, register-tiled GEMM, split over worker threads when large), im2col/col2im, the Winograd
+ * F(2×2, 3×3) and F(4×4, 3×3) transforms (winograd-wasm.ts), the fused group-norm row kernels
+ * (rows-wasm.ts), and the hot elementwise ops (binary on same-shape and broadcast runs,
+ * exp/sigmoid/relu and other cheap unary maps, where, last-axis sum/max). The rest are tight loops
+ * over a Float32Array view of the memory.
  *
  * A handle is the FloatBlock itself ({ offset, size }); buffers are float32. Kernels pin their
  * inputs and output while they run, so the heap may spill other large buffers out of the 4 GiB

@@ -163,6 +163,18 @@ const flushStage = (c: Code, l: Locals): void => {
   });
 };
 
+/**
+ * Column j of the group's transformed α×α blocks: values ξ = α·i + j (i < α) of its 4 tiles (only
+ * the valid ones in a tail group) into dsts, rows of ξ being rowStride bytes apart. qj: i32 scratch.
+ */
+const loadColumn = (c: Code, l: Locals, j: number, dsts: readonly number[], qj: number, rowStride: number, tail: boolean): void => {
+  c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
+  dsts.forEach((d, i) => {
+    if (i > 0) c.get(qj).get(rowStride).op('i32_add').set(qj);
+    load(c, d, qj, 0, tail, l.count);
+  });
+};
+
 /** The first tile of plane p's tile row a in a [16, C, T] tensor at base: base + 4·(ci·T + (ni·th + a)·tw). */
 const tileRow = (c: Code, l: Locals, base: number, dst: number): void => {
   c.get(base)
@@ -289,15 +301,7 @@ const emitOutput = (c: Code): void => {
       tileRow(c, l, SRC, l.q);
       groupsOfRow(c, l, (tail) => {
         for (let j = 0; j < 4; j++) {
-          // m[i][j] (ξ = 4i + j) at q + 16g + (4i + j)·planeStride.
-          c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
-          load(c, m0, qj, 0, tail, l.count);
-          c.get(qj).get(stride4).op('i32_add').set(qj);
-          load(c, m1, qj, 0, tail, l.count);
-          c.get(qj).get(stride4).op('i32_add').set(qj);
-          load(c, m2, qj, 0, tail, l.count);
-          c.get(qj).get(stride4).op('i32_add').set(qj);
-          load(c, m3, qj, 0, tail, l.count);
+          loadColumn(c, l, j, [m0, m1, m2, m3], qj, stride4, tail);
           // (Aᵀ·m)[0][j] = m0 + m1 + m2, [1][j] = m1 − m2 − m3
           bin(c, r0[j], m0, 'f32x4_add', m1);
           bin(c, r0[j], r0[j], 'f32x4_add', m2);
@@ -387,14 +391,7 @@ const emitInputAdjoint = (c: Code): void => {
       for (const k of carry) c.f32x4(0).set(k);
       groupsOfRow(c, l, (tail) => {
         for (let j = 0; j < 4; j++) {
-          c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
-          load(c, v0, qj, 0, tail, l.count);
-          c.get(qj).get(stride4).op('i32_add').set(qj);
-          load(c, v1, qj, 0, tail, l.count);
-          c.get(qj).get(stride4).op('i32_add').set(qj);
-          load(c, v2, qj, 0, tail, l.count);
-          c.get(qj).get(stride4).op('i32_add').set(qj);
-          load(c, v3, qj, 0, tail, l.count);
+          loadColumn(c, l, j, [v0, v1, v2, v3], qj, stride4, tail);
           // (B·v)[r][j]: v0, v1 − v2 + v3, v1 + v2 − v0, −v3
           c.get(v0).set(e[j]);
           bin(c, e[4 + j], v1, 'f32x4_sub', v2);
@@ -528,11 +525,7 @@ const emitOutput4 = (c: Code): void => {
       tileRow(c, l, SRC, l.q);
       groupsOfRow(c, l, (tail) => {
         for (let j = 0; j < 6; j++) {
-          c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
-          for (let i = 0; i < 6; i++) {
-            load(c, mv[i], qj, 0, tail, l.count);
-            if (i < 5) c.get(qj).get(stride6).op('i32_add').set(qj);
-          }
+          loadColumn(c, l, j, mv, qj, stride6, tail);
           // (Aᵀ·m)[u][j]
           for (let u = 0; u < 4; u++) lin(c, r[6 * u + j], AT4[u].map((k, i) => [k, mv[i]] as const));
         }
@@ -610,11 +603,7 @@ const emitInputAdjoint4 = (c: Code): void => {
       for (const k of [...c4, ...c5]) c.get(z).set(k);
       groupsOfRow(c, l, (tail) => {
         for (let j = 0; j < 6; j++) {
-          c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
-          for (let i = 0; i < 6; i++) {
-            load(c, vv[i], qj, 0, tail, l.count);
-            if (i < 5) c.get(qj).get(stride6).op('i32_add').set(qj);
-          }
+          loadColumn(c, l, j, vv, qj, stride6, tail);
           // (B·v)[r][j] = Σ_i Bᵀ[i][r]·v[i][j]
           for (let r = 0; r < 6; r++) lin(c, e[6 * r + j], [0, 1, 2, 3, 4, 5].map((i) => [BT4[i][r], vv[i]] as const));
         }

@@ -236,7 +236,7 @@ describe('fast kernels = plain kernels', () => {
     two.close();
   });
 
-  it('large elementwise and im2col/col2im kernels split over 2 threads equal the 1-thread results bit for bit', () => {
+  it('large elementwise, strided-view and im2col/col2im kernels split over 2 threads equal the 1-thread results bit for bit', () => {
     const one = createFastBackend({ threads: 1 });
     const two = createFastBackend({ threads: 2 });
     const arb = fc.record({
@@ -261,6 +261,11 @@ describe('fast kernels = plain kernels', () => {
           be.where(hs[2], hs[0], hs[2], n),
         ];
         const r = outs.map((h) => be.read(h, n));
+        // An upsampling-like view: rows of up to 31 elements, each element and each row repeated 4×.
+        const w = Math.min(p.cols, 31);
+        const up = be.strided(hs[0], [p.rows, 4, w, 4], [p.cols, 0, 1, 0], 0);
+        r.push(be.read(up, p.rows * 16 * w));
+        outs.push(up);
         if (img.length === spec.n * spec.c * spec.h * spec.w) {
           const cols = be.im2col(hs[3], spec, 0.25);
           const back = be.col2im(cols, spec);
@@ -271,6 +276,12 @@ describe('fast kernels = plain kernels', () => {
         return r;
       };
       const [got, want] = [run(two), run(one)];
+      const w = Math.min(p.cols, 31);
+      const up = want[3];
+      for (let i = 0; i < up.length; i++) {
+        const [row, col] = [Math.floor(i / (16 * w)), Math.floor((i % (4 * w)) / 4)];
+        if (up[i] !== x[row * p.cols + col]) expect.fail(`upsampling view: element ${i} is ${up[i]}, expected x[${row}, ${col}] = ${x[row * p.cols + col]}`);
+      }
       got.forEach((g, i) => {
         expect(g.length).toBe(want[i].length);
         // bit for bit (NaN included), without a deep-equality walk over 10⁵ elements

@@ -26,6 +26,7 @@ export const matmul = (a: Tensor, b: Tensor, transA = false, transB = false): Te
   }
   const batch = sizeOf(batchShape);
   const shape = [...batchShape, m, n];
+  const [needA, needB] = [a.node !== null, b.node !== null];
   return emit('matmul', [a, b], shape,
     (be, [ha, hb]) => be.matmul(ha, hb, {
       batch, m, k, n, transA, transB, strideA: sharedA ? 0 : m * k, strideB: sharedB ? 0 : k * n,
@@ -34,9 +35,10 @@ export const matmul = (a: Tensor, b: Tensor, transA = false, transB = false): Te
       // C = A·B: dA = g·Bᵀ, dB = Aᵀ·g, each in the stored layout of its operand. A matrix shared by
       // every batch gets Σ_b over the batch as ONE product over the stacked batch (a weight-sized
       // result), never a batch of per-sample gradients.
-      const ga = sharedA ? sharedGradA(g, b, batch, m, k, n, transA, transB)
+      // An operand that records no gradient (a constant, a data batch) gets none computed.
+      const ga = !needA ? null : sharedA ? sharedGradA(g, b, batch, m, k, n, transA, transB)
         : transA ? matmul(b, g, transB, true) : matmul(g, b, false, !transB);
-      const gb = sharedB ? sharedGradB(g, a, batch, m, k, n, transA, transB)
+      const gb = !needB ? null : sharedB ? sharedGradB(g, a, batch, m, k, n, transA, transB)
         : transB ? matmul(g, a, true, transA) : matmul(a, g, !transA, false);
       return [ga, gb];
     });
@@ -51,15 +53,16 @@ export const matmulSumBatch = (a: Tensor, b: Tensor, batch: number, m: number, k
   if (a.size !== batch * m * k || b.size !== batch * k * n) {
     throw new ShapeError('matmulSumBatch', [a.shape, b.shape], `expected ${batch} products of ${m}×${k} and ${k}×${n}`);
   }
+  const [needA, needB] = [a.node !== null, b.node !== null];
   return emit('matmulSumBatch', [a, b], [m, n],
     (be, [ha, hb]) => be.matmul(ha, hb, { batch, m, k, n, transA, transB, strideA: m * k, strideB: k * n, sumBatch: true }),
     (g) => {
       // d/da_b = g·opB(b_b)ᵀ and d/db_b = opA(a_b)ᵀ·g, with g shared by the batch.
       const bs = reshape(b, transB ? [batch, n, k] : [batch, k, n]);
       const as = reshape(a, transA ? [batch, k, m] : [batch, m, k]);
-      const ga = transA ? matmul(bs, g, transB, true) : matmul(g, bs, false, !transB);
-      const gb = transB ? matmul(g, as, true, transA) : matmul(as, g, !transA, false);
-      return [reshape(ga, a.shape), reshape(gb, b.shape)];
+      const ga = !needA ? null : transA ? matmul(bs, g, transB, true) : matmul(g, bs, false, !transB);
+      const gb = !needB ? null : transB ? matmul(g, as, true, transA) : matmul(as, g, !transA, false);
+      return [ga && reshape(ga, a.shape), gb && reshape(gb, b.shape)];
     });
 };
 

@@ -36,12 +36,22 @@ export interface ElementwiseExports extends RowExports {
   where(cond: number, a: number, b: number, out: number, n: number): void;
   reduce_sum(x: number, out: number, outer: number, inner: number): void;
   reduce_max(x: number, out: number, outer: number, inner: number): void;
+  /** (src, dst, d0, d1, d2, d3, s0, s1, s2, s3): dst, in order, = src[Σ i_k·s_k] over i < d (elements). */
+  strided4(...params: number[]): void;
 }
 
-/** Leaves exp(x) (x a v128 local) on the stack; t, nn are scratch v128 locals. */
+/** 1.5·2²³ and its bit pattern (see emitExp). */
+const roundingMagic = 12582912;
+const roundingMagicBits = 0x4b400000;
+
+/** Leaves exp(x) (x a v128 local) on the stack; t, nn, ni are scratch v128 locals. */
 const emitExp = (c: Code, x: number, t: number, nn: number, ni: number): void => {
-  c.get(x).f32x4(-104).simd('f32x4_max').f32x4(89).simd('f32x4_min').set(t);
-  c.get(t).f32x4(Math.LOG2E).simd('f32x4_mul').simd('f32x4_nearest').set(nn);
+  // Clamp with pmax/pmin (one instruction each on x64; NaN passes through as x).
+  c.get(x).f32x4(-104).simd('f32x4_pmax').f32x4(89).simd('f32x4_pmin').set(t);
+  // n = round(t·log2 e), half to even: adding 1.5·2²³ rounds to an integer in the low mantissa
+  // bits (|n| ≤ 151 ≪ 2²²), which also gives n as an i32 without a float→int conversion.
+  c.get(t).f32x4(Math.LOG2E).simd('f32x4_mul').f32x4(roundingMagic).simd('f32x4_add').set(ni);
+  c.get(ni).f32x4(roundingMagic).simd('f32x4_sub').set(nn);
   // r = x − n·ln2, with ln2 split so n·C1 is exact.
   c.get(t).get(nn).f32x4(0.693359375).simd('f32x4_mul').simd('f32x4_sub')
     .get(nn).f32x4(-2.12194440e-4).simd('f32x4_mul').simd('f32x4_sub').set(t);
@@ -51,7 +61,7 @@ const emitExp = (c: Code, x: number, t: number, nn: number, ni: number): void =>
   for (const k of coeffs.slice(1)) c.get(t).simd('f32x4_mul').f32x4(k).simd('f32x4_add');
   c.get(t).get(t).simd('f32x4_mul').simd('f32x4_mul').get(t).simd('f32x4_add').f32x4(1).simd('f32x4_add');
   // × 2^h · 2^(n−h), h = n >> 1, each a valid normal exponent for n ∈ [−150, 128].
-  c.get(nn).simd('i32x4_trunc_sat_f32x4_s').set(ni);
+  c.get(ni).i32x4(roundingMagicBits).simd('i32x4_sub').set(ni);
   c.get(ni).i32(1).simd('i32x4_shr_s').i32x4(127).simd('i32x4_add').i32(23).simd('i32x4_shl').simd('f32x4_mul');
   c.get(ni).get(ni).i32(1).simd('i32x4_shr_s').simd('i32x4_sub').i32x4(127).simd('i32x4_add')
     .i32(23).simd('i32x4_shl').simd('f32x4_mul');
@@ -221,6 +231,33 @@ const emitReduce = (m: ModuleBuilder, op: 'sum' | 'max'): void => {
   });
 };
 
+/**
+ * A rank-4 strided gather (views with short rows: broadcasts, upsampling repeats), scalar loads and
+ * stores in a loop nest whose pointers step by the strides (any sign, 0 for a repeat).
+ */
+const emitStrided4 = (m: ModuleBuilder): void => {
+  m.func('strided4', Array.from({ length: 10 }, () => i32), [], (c) => {
+    const [src, dst, d, s] = [0, 1, [2, 3, 4, 5], [6, 7, 8, 9]];
+    const idx = d.map(() => c.local(i32));
+    const ptr = d.map(() => c.local(i32));
+    const bytes = s.map(() => c.local(i32));
+    s.forEach((sk, k) => c.get(sk).i32(4).op('i32_mul').set(bytes[k]));
+    c.get(src).set(ptr[0]);
+    const level = (k: number): void => {
+      if (k > 0) c.get(ptr[k - 1]).set(ptr[k]);
+      c.forUp(idx[k], () => c.i32(0), d[k], 1, () => {
+        if (k < 3) level(k + 1);
+        else {
+          c.get(dst).get(ptr[3]).mem('f32_load').mem('f32_store');
+          c.get(dst).i32(4).op('i32_add').set(dst);
+        }
+        c.get(ptr[k]).get(bytes[k]).op('i32_add').set(ptr[k]);
+      });
+    };
+    level(0);
+  });
+};
+
 export const buildElementwiseModule = (memory: MemoryImport): ModuleBuilder => {
   const m = new ModuleBuilder(memory);
   for (const op of simdUnaryOps) emitUnaryKernel(m, op);
@@ -228,6 +265,7 @@ export const buildElementwiseModule = (memory: MemoryImport): ModuleBuilder => {
   emitWhere(m);
   emitReduce(m, 'sum');
   emitReduce(m, 'max');
+  emitStrided4(m);
   buildRowFunctions(m);
   return m;
 };

@@ -234,7 +234,7 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
     }),
 
     strided: (x, outShape, strides, offset) => fresh(sizeOf(outShape),
-      (out) => strided(heap, block(x), out, outShape, strides, offset)),
+      (out) => strided(heap, block(x), out, outShape, strides, offset, ctx)),
 
     pad: (x, shape, before, after, value) => fresh(
       sizeOf(shape.map((d, i) => d + (before[i] ?? 0) + (after[i] ?? 0))),

@@ -2,7 +2,9 @@
  * Data-movement kernels on heap blocks, as loops over one Float32Array view of the memory:
  * contiguous runs go through `copyWithin` (a memmove) once they are long enough to pay for the call.
  */
+import type { ElementwiseContext } from './elementwise.ts';
 import type { FloatBlock, WasmHeap } from './memory.ts';
+import { runSplit } from './parallel.ts';
 import { checkLength, checkView, collapseDims, forEachSlab, sizeOf } from './strides.ts';
 
 /** Below this, an element loop beats copyWithin's call overhead. */
@@ -23,7 +25,7 @@ const copyRun = (f: Float32Array, o: number, i: number, step: number, len: numbe
 
 /** out[i] = x[offset + Σ idx_d·strides_d]. */
 export const strided = (heap: WasmHeap, x: FloatBlock, out: FloatBlock, outShape: readonly number[],
-  strides: readonly number[], offset: number): void => {
+  strides: readonly number[], offset: number, ctx?: ElementwiseContext): void => {
   checkView('strided', 'x', x.size, outShape, strides, offset);
   if (sizeOf(outShape) === 0) return;
   const { shape, strides: [s] } = collapseDims(outShape, [strides]);
@@ -38,6 +40,17 @@ export const strided = (heap: WasmHeap, x: FloatBlock, out: FloatBlock, outShape
   }
   const step = rank > 0 ? s[rank - 1] : 0;
   const len = rank > 0 ? shape[rank - 1] : 1;
+  if (ctx && rank >= 2 && rank <= 4 && len < memmoveMin) {
+    // Short rows (an upsampling's [n·c·h, 2, w, 2] repeat, say): one WebAssembly loop nest, the
+    // outermost dimension split over threads.
+    const d = [...new Array<number>(4 - rank).fill(1), ...shape];
+    const st = [...new Array<number>(4 - rank).fill(0), ...s];
+    const inner = d[1] * d[2] * d[3];
+    runSplit(ctx.workers, 1, 'strided4', d[0], 1,
+      (from, to) => [x.offset + 4 * (offset + from * st[0]), out.offset + 4 * from * inner, to - from, d[1], d[2], d[3], ...st],
+      (p) => ctx.ew.strided4(...p), d[0] * inner);
+    return;
+  }
   if (rank >= 2 && len < memmoveMin) {
     // Short rows (an upsampling's repeat axis, say): two dimensions per slab, so the per-slab
     // bookkeeping is paid once per plane instead of once per handful of elements.

@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  binaryOps, unaryOps, type Backend, type BinaryOp, type FloatArray, type Im2colSpec, type MatmulSpec,
+  binaryOps, unaryOps, type Backend, type BinaryOp, type FloatArray, type Im2colSpec, type MatmulSpec, type ReduceOp,
   type RowAct, type RowKernels, type UnaryOp, type WinogradKernels, type WinogradSpec, winogradTiles,
 } from '../src/tensor/backend.ts';
 import { createFastBackend } from '../src/tensor/fast/index.ts';
@@ -236,7 +236,7 @@ describe('fast kernels = plain kernels', () => {
     two.close();
   });
 
-  it('large elementwise, strided-view and im2col/col2im kernels split over 2 threads equal the 1-thread results bit for bit', () => {
+  it('large elementwise, strided-view, reduction and im2col/col2im kernels split over 2 threads equal the 1-thread results bit for bit', () => {
     const one = createFastBackend({ threads: 1 });
     const two = createFastBackend({ threads: 2 });
     const arb = fc.record({
@@ -244,6 +244,7 @@ describe('fast kernels = plain kernels', () => {
       op: fc.constantFrom<BinaryOp>('add', 'mul', 'sub', 'div', 'maximum', 'greater'),
       unaryOp: fc.constantFrom<UnaryOp>('exp', 'sigmoid', 'relu', 'square', 'sqrt'),
       bcast: fc.constantFrom('none', 'row', 'column'),
+      reduceOp: fc.constantFrom<ReduceOp>('sum', 'max'),
     }).filter((p) => p.rows * p.cols >= 1 << 16);
     fc.assert(fc.property(arb, (p) => {
       const n = p.rows * p.cols;
@@ -266,6 +267,11 @@ describe('fast kernels = plain kernels', () => {
         const up = be.strided(hs[0], [p.rows, 4, w, 4], [p.cols, 0, 1, 0], 0);
         r.push(be.read(up, p.rows * 16 * w));
         outs.push(up);
+        // Reductions split by outer rows: the last axis, and the middle axis of [rows, 2, ⌊cols/2⌋].
+        const half = Math.floor(p.cols / 2);
+        const reduced = [be.reduceLast(p.reduceOp, hs[0], p.rows, p.cols), be.reduceAxis(p.reduceOp, hs[0], p.rows, 2, half)];
+        r.push(be.read(reduced[0], p.rows), be.read(reduced[1], p.rows * half));
+        outs.push(...reduced);
         if (img.length === spec.n * spec.c * spec.h * spec.w) {
           const cols = be.im2col(hs[3], spec, 0.25);
           const back = be.col2im(cols, spec);

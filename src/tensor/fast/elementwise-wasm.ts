@@ -36,6 +36,9 @@ export interface ElementwiseExports extends RowExports {
   where(cond: number, a: number, b: number, out: number, n: number): void;
   reduce_sum(x: number, out: number, outer: number, inner: number): void;
   reduce_max(x: number, out: number, outer: number, inner: number): void;
+  /** (x, out, outer, size, inner): out[o, i] = Σ_s x[o, s, i] (f64 accumulation) or the max. */
+  reduceAxis_sum(x: number, out: number, outer: number, size: number, inner: number): void;
+  reduceAxis_max(x: number, out: number, outer: number, size: number, inner: number): void;
   /** (src, dst, d0, d1, d2, d3, s0, s1, s2, s3): dst, in order, = src[Σ i_k·s_k] over i < d (elements). */
   strided4(...params: number[]): void;
 }
@@ -232,6 +235,61 @@ const emitReduce = (m: ModuleBuilder, op: 'sum' | 'max'): void => {
 };
 
 /**
+ * Reduction over the middle axis of [outer, size, inner]: four columns i at a time in vectors (sums
+ * in two f64x2 accumulators, max in f32x4, NaN propagating), the last inner mod 4 one by one.
+ */
+const emitReduceAxis = (m: ModuleBuilder, op: 'sum' | 'max'): void => {
+  m.func(`reduceAxis_${op}`, [i32, i32, i32, i32, i32], [], (c) => {
+    const [x, out, outer, size, inner] = [0, 1, 2, 3, 4];
+    const [o, i, j, p, i4, rowBytes, base] = Array.from({ length: 7 }, () => c.local(i32));
+    const [acc0, acc1, v] = [c.local(v128), c.local(v128), c.local(v128)];
+    const s = c.local(op === 'sum' ? f64 : f32);
+    c.get(inner).i32(-4).op('i32_and').set(i4);
+    c.get(inner).i32(4).op('i32_mul').set(rowBytes);
+    c.forUp(o, () => c.i32(0), outer, 1, () => {
+      c.get(x).get(o).get(size).op('i32_mul').get(rowBytes).op('i32_mul').op('i32_add').set(base);
+      c.forUp(i, () => c.i32(0), i4, 4, () => {
+        c.get(base).get(i).i32(4).op('i32_mul').op('i32_add').set(p);
+        if (op === 'sum') c.f32x4(0).tee(acc0).set(acc1);
+        else c.f32x4(-Infinity).set(acc0);
+        c.forUp(j, () => c.i32(0), size, 1, () => {
+          c.get(p).mem('v128_load', 0, 0).set(v);
+          if (op === 'sum') {
+            c.get(acc0).get(v).simd('f64x2_promote_low_f32x4').simd('f64x2_add').set(acc0);
+            c.get(acc1).get(v).get(v).shuffle32(2, 3, 2, 3).simd('f64x2_promote_low_f32x4').simd('f64x2_add').set(acc1);
+          } else {
+            c.get(acc0).get(v).simd('f32x4_max').set(acc0);
+          }
+          c.get(p).get(rowBytes).op('i32_add').set(p);
+        });
+        c.get(out).get(o).get(inner).op('i32_mul').get(i).op('i32_add').i32(4).op('i32_mul').op('i32_add');
+        if (op === 'sum') {
+          c.get(acc0).simd('f32x4_demote_f64x2_zero').get(acc1).simd('f32x4_demote_f64x2_zero').shuffle32(0, 1, 4, 5);
+        } else c.get(acc0);
+        c.mem('v128_store', 0, 0);
+      });
+      c.forUp(i, () => c.get(i4), inner, 1, () => {
+        c.get(base).get(i).i32(4).op('i32_mul').op('i32_add').set(p);
+        if (op === 'sum') c.f64(0).set(s);
+        else c.f32(-Infinity).set(s);
+        c.forUp(j, () => c.i32(0), size, 1, () => {
+          if (op === 'sum') c.get(s).get(p).mem('f32_load').op('f64_promote_f32').op('f64_add').set(s);
+          else {
+            // max, NaN propagating (f32.max does)
+            c.get(s).get(p).mem('f32_load').op('f32_max').set(s);
+          }
+          c.get(p).get(rowBytes).op('i32_add').set(p);
+        });
+        c.get(out).get(o).get(inner).op('i32_mul').get(i).op('i32_add').i32(4).op('i32_mul').op('i32_add');
+        c.get(s);
+        if (op === 'sum') c.op('f32_demote_f64');
+        c.mem('f32_store');
+      });
+    });
+  });
+};
+
+/**
  * A rank-4 strided gather (views with short rows: broadcasts, upsampling repeats), scalar loads and
  * stores in a loop nest whose pointers step by the strides (any sign, 0 for a repeat).
  */
@@ -265,6 +323,8 @@ export const buildElementwiseModule = (memory: MemoryImport): ModuleBuilder => {
   emitWhere(m);
   emitReduce(m, 'sum');
   emitReduce(m, 'max');
+  emitReduceAxis(m, 'sum');
+  emitReduceAxis(m, 'max');
   emitStrided4(m);
   buildRowFunctions(m);
   return m;

@@ -138,7 +138,24 @@ export const where = (ctx: ElementwiseContext, cond: FloatBlock, a: FloatBlock, 
 export const reduceLast = (ctx: ElementwiseContext, op: ReduceOp, x: FloatBlock, out: FloatBlock,
   outer: number, inner: number): void => {
   checkLength('reduceLast', 'x', x.size, outer * inner);
-  if (op === 'sum') ctx.ew.reduce_sum(x.offset, out.offset, outer, inner);
-  else if (op === 'max') ctx.ew.reduce_max(x.offset, out.offset, outer, inner);
-  else throw new RangeError(`fast reduceLast: unknown op ${String(op satisfies never)}`);
+  if (op !== 'sum' && op !== 'max') throw new RangeError(`fast reduceLast: unknown op ${String(op satisfies never)}`);
+  const name = `reduce_${op}` as const;
+  runSplit(ctx.workers, 1, name, outer, 1, (from, to) => [x.offset + 4 * from * inner, out.offset + 4 * from, to - from, inner],
+    (p) => ctx.ew[name](p[0], p[1], p[2], p[3]), outer * inner);
+};
+
+/** x as [outer, size, inner] reduced over the middle axis, split over threads by outer rows. */
+export const reduceAxis = (ctx: ElementwiseContext, op: ReduceOp, x: FloatBlock, out: FloatBlock,
+  outer: number, size: number, inner: number): void => {
+  checkLength('reduceAxis', 'x', x.size, outer * size * inner);
+  if (op !== 'sum' && op !== 'max') throw new RangeError(`fast reduceAxis: unknown op ${String(op satisfies never)}`);
+  if (!(size >= 1)) throw new RangeError(`fast reduceAxis: size ${size} must be ≥ 1`);
+  if (inner === 1) {
+    reduceLast(ctx, op, x, out, outer, size);
+    return;
+  }
+  const name = `reduceAxis_${op}` as const;
+  runSplit(ctx.workers, 1, name, outer, 1,
+    (from, to) => [x.offset + 4 * from * size * inner, out.offset + 4 * from * inner, to - from, size, inner],
+    (p) => ctx.ew[name](p[0], p[1], p[2], p[3], p[4]), outer * size * inner);
 };

@@ -25,7 +25,7 @@ import {
 import { winogradScratchFloats, type WinogradExports } from './winograd-wasm.ts';
 import { checkRows } from '../plain/rows.ts';
 import { buildConvModule, validColumns, type ConvExports } from './conv-wasm.ts';
-import { binary, reduceLast, unary, where, type ElementwiseContext } from './elementwise.ts';
+import { binary, reduceAxis, reduceLast, unary, where, type ElementwiseContext } from './elementwise.ts';
 import { buildElementwiseModule, type ElementwiseExports } from './elementwise-wasm.ts';
 import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { defaultBlocking, defaultGemmShape, Gemm, type GemmBlocking, type GemmShape } from './matmul.ts';
@@ -33,7 +33,6 @@ import { FloatBlock, heapImport, WasmHeap, type HeapOptions } from './memory.ts'
 import { runSplit, Workers } from './parallel.ts';
 import { checkLength, sizeOf } from './strides.ts';
 import { relaxedSimd } from './relaxed.ts';
-import { reduceAxis } from '../plain/elementwise.ts';
 
 export interface FastBackendOptions {
   readonly heap?: HeapOptions;
@@ -216,11 +215,7 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
 
     reduceLast: (op, x, outer, inner) => fresh(outer, (out) => reduceLast(ctx, op, block(x), out, outer, inner)),
 
-    reduceAxis: (op, x, outer, size, inner) => fresh(outer * inner, (out) => {
-      const xb = block(x);
-      checkLength('reduceAxis', 'x', xb.size, outer * size * inner);
-      reduceAxis(op, heap.f32.subarray(xb.index, xb.index + outer * size * inner), heap.f32.subarray(out.index, out.index + outer * inner), outer, size, inner);
-    }),
+    reduceAxis: (op, x, outer, size, inner) => fresh(outer * inner, (out) => reduceAxis(ctx, op, block(x), out, outer, size, inner)),
 
     matmul: (a, b, spec: MatmulSpec) => fresh(matmulOutputSize(spec), (out) => {
       const { batch, m, k, n, strideA, strideB } = spec;

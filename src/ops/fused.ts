@@ -5,14 +5,16 @@
  *
  * Composed from ordinary ops it is about eight full-size passes forward and twenty backward. Here
  * it is a per-row affine map y = act(a·x + b), a row being one channel of one image: the forward
- * pass reads x twice (row moments, then the map) and the backward pass three times (moments again,
- * two row sums, the input gradient), with everything else on [n, c]-sized tensors. Only x is kept
- * for the backward pass. Backends without the row kernels get the composition.
+ * pass reads x twice (row moments, then the map) and the backward pass twice (two row sums, the
+ * input gradient), with everything else on [n, c]-sized tensors. Only x and the [n, c]-sized
+ * coefficients are kept for the backward pass. Backends without the row kernels get the composition.
  */
 import type { Handle, RowAct, RowKernels } from '../tensor/backend.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { ShapeError } from '../tensor/shape.ts';
-import { emit, rematerialised } from './core.ts';
+import { emit } from './core.ts';
+import { nodeFor, notRecording } from '../grad/tape.ts';
+import { shareStorage, tidy } from '../tensor/tensor.ts';
 import { add, mul, neg, rsqrt, silu, square, sub } from './elementwise.ts';
 import { groupNorm } from './nn.ts';
 import { sum } from './reduce.ts';
@@ -104,11 +106,20 @@ export const groupNormAct = (x: Tensor, groups: number, weight: Tensor | null, b
   };
 
   const inputs = [x, weight, bias, scale, shift].filter((t): t is Tensor => t !== null);
-  return rematerialised(inputs, () => {
-    const { a, b } = coefficients();
-    return rowAffineAct(x, a, b, rows, len, act);
-  }, (g, needs) => {
-    const { mu, rstd, gain, a, b } = coefficients();
+  const needs = inputs.map((t) => t.node !== null);
+  // The coefficients are [n, G]-sized: the forward keeps them (no second moments pass backward).
+  let saved: ReturnType<typeof coefficients> | null = null;
+  const node = nodeFor(inputs, (g) => backward(g, saved as ReturnType<typeof coefficients>));
+  const forward = () => {
+    const co = coefficients();
+    return { ...co, y: rowAffineAct(x, co.a, co.b, rows, len, act) };
+  };
+  if (!node) return notRecording(() => tidy(() => forward().y));
+  const kept = notRecording(() => tidy(forward));
+  saved = kept;
+  return shareStorage(kept.y, kept.y.shape, node);
+
+  function backward(g: Tensor, { mu, rstd, gain, a, b }: ReturnType<typeof coefficients>): (Tensor | null)[] {
     const [s1, s2] = split(reshape(rowGradSums(x, g, a, b, rows, len, act), [n, groups, cg, 2]), [1, 1], 3);
     const d = sub(s2, mul(mu, s1)); // Σ gz·(x − μ), per row
     const rd = mul(rstd, d); // Σ gz·x̂
@@ -130,5 +141,5 @@ export const groupNormAct = (x: Tensor, groups: number, weight: Tensor | null, b
     }
     if (shift) grads.push(want(at++) ? reshape(s1, shift.shape) : null);
     return grads;
-  });
+  }
 };

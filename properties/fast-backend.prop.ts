@@ -387,15 +387,20 @@ describe('fast kernels = plain kernels', () => {
       });
     fc.assert(fc.property(arb, ([s, img, tr, out]) => {
       const trSize = (s.tile as number + 2) ** 2 * s.c * winogradTiles(s).stride;
-      const cases: [keyof WinogradKernels, Float32Array, number][] = [
-        ['input', img, trSize], ['inputAdjoint', tr, img.length], ['output', tr, out.length], ['outputAdjoint', out, trSize],
+      // The output transform also runs with a per-channel bias (from the image's first values).
+      const bias = img.subarray(0, s.c);
+      const cases: [keyof WinogradKernels, Float32Array, number, Float32Array | null][] = [
+        ['input', img, trSize, null], ['inputAdjoint', tr, img.length, null], ['output', tr, out.length, null],
+        ['output', tr, out.length, bias], ['outputAdjoint', out, trSize, null],
       ];
-      for (const [k, data, size] of cases) {
+      for (const [k, data, size, b] of cases) {
         const run = (be: Backend): FloatArray => {
           const h = be.write(data);
-          const o = (be.winograd as WinogradKernels)[k](h, s);
+          const hb = b ? be.write(b) : null;
+          const o = (be.winograd as WinogradKernels)[k](h, s, hb);
           const r = be.read(o, size);
           be.dispose(h);
+          if (hb) be.dispose(hb);
           be.dispose(o);
           return r;
         };

@@ -11,7 +11,7 @@ import { emit, rematerialised } from './core.ts';
 import { tensor } from './create.ts';
 import { add } from './elementwise.ts';
 import { matmul, matmulSumBatch } from './matmul.ts';
-import { max, mean } from './reduce.ts';
+import { max, mean, sum } from './reduce.ts';
 import { broadcastTo, reshape } from './shape.ts';
 
 export type Pair = number | readonly [number, number];
@@ -69,8 +69,8 @@ export const conv2d = (x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (kh === 3 && kw === 3 && spec.strideH === 1 && spec.strideW === 1 && c >= winogradMinChannels
     && algorithm !== 'im2col' && x.backend.winograd) {
     const tile = algorithm === 'winograd2' ? 2 : 4;
-    const y = winogradConv(x, weight, { n, c, h, w, padH: spec.padH, padW: spec.padW, oh: spec.oh, ow: spec.ow, tile });
-    return bias ? add(y, reshape(bias, [1, o, 1, 1])) : y;
+    if (bias && bias.size !== o) throw new ShapeError('conv2d', [weight.shape, bias.shape], `bias must have ${o} elements`);
+    return winogradConv(x, weight, bias, { n, c, h, w, padH: spec.padH, padW: spec.padW, oh: spec.oh, ow: spec.ow, tile });
   }
   const w2 = reshape(weight, [o, c * kh * kw]);
   const y = reshape(pointwise ? matmul(w2, reshape(x, [n, c, h * w])) : patchProduct(x, w2, spec), [n, o, spec.oh, spec.ow]);
@@ -105,10 +105,14 @@ export const winogradInputAdjoint = (v: Tensor, s: WinogradSpec): Tensor =>
   emit('winogradInputAdjoint', [v], [s.n, s.c, s.h, s.w],
     (b, [h]) => (b.winograd ?? noWinograd('winogradInputAdjoint')).inputAdjoint(h, s), (g) => [winogradInput(g, s)]);
 
-/** Winograd output transform: [16, c, S] → [n, c, oh, ow]. */
-export const winogradOutput = (m: Tensor, s: WinogradSpec): Tensor =>
-  emit('winogradOutput', [m], [s.n, s.c, s.oh, s.ow],
-    (b, [h]) => (b.winograd ?? noWinograd('winogradOutput')).output(h, s), (g) => [winogradOutputAdjoint(g, s)]);
+/** Σ over images and positions of g [n, c, oh, ow] → [c]: the gradient of a per-channel bias. */
+const channelSums = (g: Tensor): Tensor => sum(reshape(g, [g.shape[0], g.shape[1], -1]), [0, 2]);
+
+/** Winograd output transform: [16, c, S] → [n, c, oh, ow], plus bias [c] when given. */
+export const winogradOutput = (m: Tensor, s: WinogradSpec, bias: Tensor | null = null): Tensor =>
+  emit('winogradOutput', bias ? [m, bias] : [m], [s.n, s.c, s.oh, s.ow],
+    (b, [h, hb]) => (b.winograd ?? noWinograd('winogradOutput')).output(h, s, hb ?? null),
+    (g) => (bias ? [winogradOutputAdjoint(g, s), channelSums(g)] : [winogradOutputAdjoint(g, s)]));
 
 /** The adjoint of winogradOutput: [n, c, oh, ow] → [16, c, S]. */
 export const winogradOutputAdjoint = (g: Tensor, s: WinogradSpec): Tensor =>
@@ -129,28 +133,32 @@ const filterTransform = (m: 2 | 4): number[] => {
 /**
  * A stride-1 3×3 convolution as Winograd F(m×m, 3×3): U = G·W·Gᵀ per filter (one small matmul, so
  * W's gradient follows from U's), V = the input transform, the α² products U_ξ·V_ξ, and the output
- * transform — 4× (m = 4) or 2.25× (m = 2) fewer multiply-adds than im2col. V (2.25× the image for
- * m = 4) is kept for the backward pass, which needs it for U's gradient dM·Vᵀ; the product M is
- * not. x's gradient goes through the adjoints: inputAdjoint(Uᵀ·dM) with dM = outputAdjoint(g).
+ * transform, which also adds the bias — 4× (m = 4) or 2.25× (m = 2) fewer multiply-adds than
+ * im2col. V (2.25× the image for m = 4) is kept for the backward pass, which needs it for U's
+ * gradient dM·Vᵀ; the product M is not. x's gradient goes through the adjoints:
+ * inputAdjoint(Uᵀ·dM) with dM = outputAdjoint(g); the bias's is g summed over images and positions.
  */
-const winogradConv = (x: Tensor, weight: Tensor, s: WinogradSpec): Tensor => {
+const winogradConv = (x: Tensor, weight: Tensor, bias: Tensor | null, s: WinogradSpec): Tensor => {
   const [o, c] = weight.shape;
   const a2 = winogradTile(s).alpha ** 2;
   const kt = tensor(filterTransform(winogradTile(s).m), [a2, 9], x.backend);
   const u = reshape(matmul(kt, reshape(weight, [o * c, 9]), false, true), [a2, o, c]);
   const out: WinogradSpec = { ...s, c: o };
+  const b = bias ? reshape(bias, [o]) : null;
   const [y, v] = notRecording(() => tidy(() => {
     const vt = winogradInput(x, s);
-    return [winogradOutput(matmul(u, vt), out), vt] as const;
+    return [winogradOutput(matmul(u, vt), out, b), vt] as const;
   }));
   const needX = x.node !== null;
   const needU = u.node !== null;
-  const node = nodeFor([x, u], (g) => {
+  const needB = b !== null && b.node !== null;
+  const node = nodeFor(b ? [x, u, b] : [x, u], (g) => {
     const dm = winogradOutputAdjoint(g, out);
-    return [
+    const grads = [
       needX ? winogradInputAdjoint(matmul(u, dm, true, false), s) : null,
       needU ? matmul(dm, v, false, true) : null,
     ];
+    return b ? [...grads, needB ? channelSums(g) : null] : grads;
   });
   if (!node) {
     dispose(v);

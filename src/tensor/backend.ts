@@ -139,13 +139,14 @@ export const winogradMatrices = (m: 2 | 4): { BT: Matrix; G: Matrix; AT: Matrix 
  * out; conv2d then uses im2col). With S the tile stride (see {@link WinogradSpec}):
  * - `input`: image [n, c, h, w] → V [α², c, S], V_ξ = (Bᵀ·d·B)_ij of each tile's patch d;
  * - `inputAdjoint`: V-shaped [α², c, S] → [n, c, h, w], Σ over tiles of B·v·Bᵀ added at the patch;
- * - `output`: M [α², c, S] → [n, c, oh, ow], each tile Aᵀ·m·A (cropped at the edge);
+ * - `output`: M [α², c, S] → [n, c, oh, ow], each tile Aᵀ·m·A (cropped at the edge), plus bias[c]
+ *   when a bias [c] is given (the convolution's bias, with no pass of its own);
  * - `outputAdjoint`: [n, c, oh, ow] → [α², c, S], A·g·Aᵀ of each (zero-padded) m×m tile.
  */
 export interface WinogradKernels {
   input(x: Handle, spec: WinogradSpec): Handle;
   inputAdjoint(v: Handle, spec: WinogradSpec): Handle;
-  output(m: Handle, spec: WinogradSpec): Handle;
+  output(m: Handle, spec: WinogradSpec, bias?: Handle | null): Handle;
   outputAdjoint(g: Handle, spec: WinogradSpec): Handle;
 }
 

@@ -141,20 +141,24 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
    * each thread gets its own scratch block.
    */
   const winograd = (kernel: 'winogradInput' | 'winogradInputAdjoint' | 'winogradOutput' | 'winogradOutputAdjoint', src: Handle,
-    s: WinogradSpec, inSize: number, outSize: number): Handle => {
+    s: WinogradSpec, inSize: number, outSize: number, bias: Handle | null = null): Handle => {
     checkWinogradSpec(kernel, s);
     const m = winogradTile(s).m;
     const name: keyof WinogradExports = m === 4 ? `${kernel}4` : kernel;
     return fresh(outSize, (out) => {
       const sb = block(src);
       checkLength(name, 'input', sb.size, inSize);
+      const bb = bias ? block(bias) : null;
+      if (bb) checkLength(name, 'bias', bb.size, s.c);
+      // Only the output kernels take the bias pointer (0: none).
+      const extra = kernel === 'winogradOutput' ? [bb ? bb.offset : 0] : [];
       const { th, tw, tiles, stride } = winogradTiles(s);
       const floats = winogradScratchFloats(th, tw, m);
       const scratch = heap.alloc(floats * (workers ? gemm.threads : 1));
       try {
         let k = 0;
         runSplit(workers, 2, name, s.n * s.c, 1, (from, to) => [sb.offset, out.offset, from, to, s.c, stride, s.h, s.w,
-          s.padH, s.padW, s.oh, s.ow, th, tw, scratch.offset + 4 * floats * k++, tiles], (p) => conv[name](...p), outSize);
+          s.padH, s.padW, s.oh, s.ow, th, tw, scratch.offset + 4 * floats * k++, tiles, ...extra], (p) => conv[name](...p), outSize);
       } finally {
         heap.free(scratch);
       }
@@ -269,7 +273,7 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
     winograd: {
       input: (x, s) => winograd('winogradInput', x, s, winogradImageSize(s), winogradTransformedSize(s)),
       inputAdjoint: (v, s) => winograd('winogradInputAdjoint', v, s, winogradTransformedSize(s), winogradImageSize(s)),
-      output: (m, s) => winograd('winogradOutput', m, s, winogradTransformedSize(s), winogradOutSize(s)),
+      output: (m, s, bias) => winograd('winogradOutput', m, s, winogradTransformedSize(s), winogradOutSize(s), bias ?? null),
       outputAdjoint: (g, s) => winograd('winogradOutputAdjoint', g, s, winogradOutSize(s), winogradTransformedSize(s)),
     },
 

@@ -12,8 +12,9 @@
  *
  * All four share one signature (i32s): src, dst, from, to, C, S, h, w, padH, padW, oh, ow, th, tw,
  * scratch, T — S the tile stride, T the valid tiles, scratch the calling thread's own block of
- * {@link winogradScratchFloats} floats. Small row copies are vector loops (memory.copy is a call
- * into the runtime, which costs more than moving 28 floats).
+ * {@link winogradScratchFloats} floats; the output kernels take one more, a pointer to a per-channel
+ * bias added to every output (0: none), which saves a conv its separate bias pass. Small row copies
+ * are vector loops (memory.copy is a call into the runtime, which costs more than moving 28 floats).
  */
 import { Code, i32, ModuleBuilder, v128 } from './emitter.ts';
 import { winogradMatrices } from '../backend.ts';
@@ -40,7 +41,17 @@ export const winogradScratchWidth = (tw: number, m: number): number => 4 * m * M
 export const winogradScratchFloats = (th: number, tw: number, m: number): number =>
   Math.max(m + 2, m * th + 2) * winogradScratchWidth(tw, m) + (m + 2) ** 2 * (th * tw + 4);
 
-const [SRC, DST, FROM, TO, C, T, H, W, PADH, PADW, OH, OW, TH, TW, SCRATCH, TILES] = Array.from({ length: 16 }, (_, i) => i);
+const [SRC, DST, FROM, TO, C, T, H, W, PADH, PADW, OH, OW, TH, TW, SCRATCH, TILES, BIAS] = Array.from({ length: 17 }, (_, i) => i);
+
+/** The output kernels' bias vector for plane p's channel: bias[ci] in every lane, or zeros when BIAS is 0. */
+const biasVector = (c: Code, l: Locals, bv: number): void => {
+  c.get(BIAS);
+  c.ifThen(() => {
+    c.get(BIAS).get(l.ci).i32(4).op('i32_mul').op('i32_add').mem('v128_load32_splat').set(bv);
+  }, () => {
+    c.f32x4(0).set(bv);
+  });
+};
 
 type Op = 'f32x4_add' | 'f32x4_sub';
 
@@ -291,12 +302,13 @@ const emitInput = (c: Code): void => {
 /** M [16, C, T] → image [n, C, oh, ow]: each tile Aᵀ·m·A, through 2 scratch rows. */
 const emitOutput = (c: Code): void => {
   const [sp, qj, stride4] = [c.local(i32), c.local(i32), c.local(i32)];
-  const [m0, m1, m2, m3, y00, y01, y10, y11] = Array.from({ length: 8 }, () => c.local(v128));
+  const [m0, m1, m2, m3, y00, y01, y10, y11, bv] = Array.from({ length: 9 }, () => c.local(v128));
   const r0 = Array.from({ length: 4 }, () => c.local(v128));
   const r1 = Array.from({ length: 4 }, () => c.local(v128));
   kernel(c, 2, (l) => {
     c.get(l.planeStride).i32(4).op('i32_mul').set(stride4);
   }, (l) => {
+    biasVector(c, l, bv);
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       tileRow(c, l, SRC, l.q);
       groupsOfRow(c, l, (tail) => {
@@ -314,6 +326,7 @@ const emitOutput = (c: Code): void => {
           bin(c, yb, r[1], 'f32x4_sub', r[2]);
           bin(c, yb, yb, 'f32x4_sub', r[3]);
         }
+        for (const y of [y00, y01, y10, y11]) bin(c, y, y, 'f32x4_add', bv);
         // Interleave the tiles' two columns: output columns 8g .. 8g + 7 of both rows.
         c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
         c.get(sp).get(y00).get(y01).shuffle32(0, 4, 1, 5).mem('v128_store', 0, 0);
@@ -518,9 +531,11 @@ const emitOutput4 = (c: Code): void => {
   const Y = vlocals(c, 4);
   const T4 = vlocals(c, 4);
   const ts = vlocals(c, 4);
+  const bv = c.local(v128);
   kernel(c, 4, (l) => {
     c.get(l.planeStride).i32(6).op('i32_mul').set(stride6);
   }, (l) => {
+    biasVector(c, l, bv);
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       tileRow(c, l, SRC, l.q);
       groupsOfRow(c, l, (tail) => {
@@ -530,7 +545,10 @@ const emitOutput4 = (c: Code): void => {
           for (let u = 0; u < 4; u++) lin(c, r[6 * u + j], AT4[u].map((k, i) => [k, mv[i]] as const));
         }
         for (let u = 0; u < 4; u++) {
-          for (let v = 0; v < 4; v++) lin(c, Y[v], AT4[v].map((k, j) => [k, r[6 * u + j]] as const));
+          for (let v = 0; v < 4; v++) {
+            lin(c, Y[v], AT4[v].map((k, j) => [k, r[6 * u + j]] as const));
+            bin(c, Y[v], Y[v], 'f32x4_add', bv);
+          }
           transpose(c, Y, T4, ts);
           c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.g).i32(64).op('i32_mul').op('i32_add').set(u4);
           for (let L = 0; L < 4; L++) c.get(u4).get(T4[L]).mem('v128_store', 16 * L, 0);
@@ -639,12 +657,14 @@ const emitInputAdjoint4 = (c: Code): void => {
 /** Adds the four kernels to a module (the backend puts them in its conv module). */
 export const buildWinogradFunctions = (m: ModuleBuilder): void => {
   const ints = new Array<typeof i32>(16).fill(i32);
+  // The output kernels take a 17th parameter: the bias pointer (0 for none).
+  const withBias = new Array<typeof i32>(17).fill(i32);
   m.func('winogradInput', ints, [], emitInput);
   m.func('winogradInputAdjoint', ints, [], emitInputAdjoint);
-  m.func('winogradOutput', ints, [], emitOutput);
+  m.func('winogradOutput', withBias, [], emitOutput);
   m.func('winogradOutputAdjoint', ints, [], emitOutputAdjoint);
   m.func('winogradInput4', ints, [], emitInput4);
   m.func('winogradInputAdjoint4', ints, [], emitInputAdjoint4);
-  m.func('winogradOutput4', ints, [], emitOutput4);
+  m.func('winogradOutput4', withBias, [], emitOutput4);
   m.func('winogradOutputAdjoint4', ints, [], emitOutputAdjoint4);
 };

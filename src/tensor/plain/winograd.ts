@@ -94,9 +94,10 @@ export const winogradInputAdjoint = (v: FloatArray, out: FloatArray, s: Winograd
   out.set(acc);
 };
 
-export const winogradOutput = (m: FloatArray, out: FloatArray, s: WinogradSpec): void => {
+export const winogradOutput = (m: FloatArray, out: FloatArray, s: WinogradSpec, bias: FloatArray | null = null): void => {
   checkWinogradSpec('winogradOutput', s);
   checkLength('winogradOutput', 'm', m, winogradTransformedSize(s));
+  if (bias) checkLength('winogradOutput', 'bias', bias, s.c);
   const { stride } = winogradTiles(s);
   const { m: tm, alpha } = winogradTile(s);
   const { AT } = winogradMatrices(tm);
@@ -110,7 +111,7 @@ export const winogradOutput = (m: FloatArray, out: FloatArray, s: WinogradSpec):
       if (oy >= s.oh) continue;
       for (let q = 0; q < tm; q++) {
         const ox = tm * b + q;
-        if (ox < s.ow) out[((ni * s.c + ci) * s.oh + oy) * s.ow + ox] = y[u * tm + q];
+        if (ox < s.ow) out[((ni * s.c + ci) * s.oh + oy) * s.ow + ox] = bias ? y[u * tm + q] + bias[ci] : y[u * tm + q];
       }
     }
   });

@@ -3,7 +3,9 @@
  * `update(grads, state, params) → { params, state }`. State is a plain value (moments are trees of
  * tensors, the step a number), so it can be checkpointed and a resumed run continues exactly.
  */
+import type { AdamCoefficients } from '../tensor/backend.ts';
 import type { Tensor } from '../tensor/tensor.ts';
+import { adamStep } from '../ops/fused.ts';
 import { add, div, mul, sqrt, sub } from '../ops/elementwise.ts';
 import { zeros } from '../ops/create.ts';
 import { mapTree, zipTrees } from './tree.ts';
@@ -69,14 +71,27 @@ export const adam = (cfg: AdamConfig): Optimizer<AdamState> => ({
     const step = state.step + 1;
     const c1 = 1 - b1 ** step;
     const c2 = 1 - b2 ** step;
-    const g2 = wd && !cfg.decoupled ? zipTrees([grads, params], ([g, p]) => add(g, mul(p, wd))) : grads;
-    const m = zipTrees([state.m as P, g2], ([mi, g]) => add(mul(mi, b1), mul(g, 1 - b1)));
-    const v = zipTrees([state.v as P, g2], ([vi, g]) => add(mul(vi, b2), mul(mul(g, g), 1 - b2)));
-    const next = zipTrees([params, m, v], ([p, mi, vi]): Tensor => {
+    const coefficients: AdamCoefficients = {
+      beta1: b1, oneMinusBeta1: 1 - b1, beta2: b2, oneMinusBeta2: 1 - b2, eps, stepSize: cfg.lr / c1,
+      sqrtC2: Math.sqrt(c2), l2: wd && !cfg.decoupled ? wd : null, decay: wd && cfg.decoupled ? 1 - cfg.lr * wd : null,
+    };
+    // One fused kernel per parameter where the backend has it (same result, bit for bit).
+    const fused = new Map<string, readonly [Tensor, Tensor, Tensor]>();
+    zipTrees([params, grads, state.m as P, state.v as P], ([p, g, mi, vi], path) => {
+      const r = adamStep(p, g, mi, vi, coefficients);
+      if (r) fused.set(path, r);
+      return p;
+    });
+    const composed = (which: 0 | 1 | 2, f: (ts: Tensor[]) => Tensor) => (ts: Tensor[], path: string): Tensor =>
+      fused.get(path)?.[which] ?? f(ts);
+    const g2 = wd && !cfg.decoupled ? zipTrees([grads, params], ([g, p], path) => (fused.has(path) ? g : add(g, mul(p, wd)))) : grads;
+    const m = zipTrees([state.m as P, g2], composed(1, ([mi, g]) => add(mul(mi, b1), mul(g, 1 - b1))));
+    const v = zipTrees([state.v as P, g2], composed(2, ([vi, g]) => add(mul(vi, b2), mul(mul(g, g), 1 - b2))));
+    const next = zipTrees([params, m, v], composed(0, ([p, mi, vi]): Tensor => {
       const decayed = wd && cfg.decoupled ? mul(p, 1 - cfg.lr * wd) : p;
       // PyTorch: p −= lr/c1 · m / (√v/√c2 + eps)
       return sub(decayed, mul(div(mi, add(div(sqrt(vi), Math.sqrt(c2)), eps)), cfg.lr / c1));
-    });
+    }));
     return { params: next, state: { step, m, v } };
   },
 });

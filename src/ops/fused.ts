@@ -9,12 +9,12 @@
  * input gradient), with everything else on [n, c]-sized tensors. Only x and the [n, c]-sized
  * coefficients are kept for the backward pass. Backends without the row kernels get the composition.
  */
-import type { Handle, RowAct, RowKernels } from '../tensor/backend.ts';
+import type { AdamCoefficients, Handle, RowAct, RowKernels } from '../tensor/backend.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { ShapeError } from '../tensor/shape.ts';
-import { emit } from './core.ts';
+import { backendOf, emit } from './core.ts';
 import { nodeFor, notRecording } from '../grad/tape.ts';
-import { shareStorage, tidy } from '../tensor/tensor.ts';
+import { fromHandle, handleOf, shareStorage, tidy } from '../tensor/tensor.ts';
 import { add, mul, neg, rsqrt, silu, square, sub } from './elementwise.ts';
 import { groupNorm } from './nn.ts';
 import { sum } from './reduce.ts';
@@ -142,4 +142,20 @@ export const groupNormAct = (x: Tensor, groups: number, weight: Tensor | null, b
     if (shift) grads.push(want(at++) ? reshape(s1, shift.shape) : null);
     return grads;
   }
+};
+
+/**
+ * One fused Adam step, [p′, m′, v′], where the backend has optimizer kernels (see OptimKernels):
+ * bit for bit the update `adam` in src/grad/optim.ts composes, in one pass instead of about a dozen.
+ * Null where the backend has none, or where an operand records a gradient (the composition then
+ * keeps the update differentiable).
+ */
+export const adamStep = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, c: AdamCoefficients): readonly [Tensor, Tensor, Tensor] | null => {
+  const kernels = p.backend.optim;
+  const operands = [p, g, m, v];
+  if (!kernels || operands.some((t) => t.node !== null)) return null;
+  const backend = backendOf('adamStep', operands);
+  if (operands.some((t) => t.size !== p.size)) throw new ShapeError('adamStep', operands.map((t) => t.shape), 'parameter, gradient and moments must have the same size');
+  const hs = kernels.adam(handleOf(p), handleOf(g), handleOf(m), handleOf(v), p.size, c);
+  return [fromHandle(backend, hs[0], p.shape), fromHandle(backend, hs[1], p.shape), fromHandle(backend, hs[2], p.shape)];
 };

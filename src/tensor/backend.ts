@@ -171,6 +171,41 @@ export interface RowKernels {
     rows: number, len: number, act: RowAct): Handle;
 }
 
+/**
+ * The scalars of one Adam step (PyTorch's algorithm, as `adam` in src/grad/optim.ts composes it).
+ * A backend rounds them as it would store them (float32 on a float32 backend), exactly as the
+ * composed ops' scalar operands are rounded.
+ */
+export interface AdamCoefficients {
+  readonly beta1: number;
+  /** 1 − β1 */
+  readonly oneMinusBeta1: number;
+  readonly beta2: number;
+  /** 1 − β2 */
+  readonly oneMinusBeta2: number;
+  readonly eps: number;
+  /** lr / (1 − β1ᵗ) */
+  readonly stepSize: number;
+  /** √(1 − β2ᵗ) */
+  readonly sqrtC2: number;
+  /** Coupled (L2) weight decay: the gradient becomes g + l2·p. Null: none. */
+  readonly l2: number | null;
+  /** Decoupled (AdamW) weight decay: the parameter is first multiplied by this (1 − lr·wd). Null: none. */
+  readonly decay: number | null;
+}
+
+/**
+ * Fused optimizer kernels (a backend may leave them out; the optimizer then composes ordinary ops).
+ * `adam` runs one step over n elements and returns [p′, m′, v′]:
+ *   g′ = g + l2·p;  m′ = β1·m + (1 − β1)·g′;  v′ = β2·v + (1 − β2)·(g′·g′);
+ *   p′ = decay·p − (m′ / (√v′ / √c2 + eps))·stepSize,
+ * each operation rounded to the storage precision in that order, so the result equals the
+ * composition bit for bit.
+ */
+export interface OptimKernels {
+  adam(p: Handle, g: Handle, m: Handle, v: Handle, n: number, c: AdamCoefficients): readonly [Handle, Handle, Handle];
+}
+
 export interface Backend {
   /** e.g. `plain`, `gpujs-cpu`, `gpujs-headlessgl`. */
   readonly name: string;
@@ -227,4 +262,6 @@ export interface Backend {
   readonly winograd?: WinogradKernels;
   /** Optional: fused row kernels, used by groupNormAct where present. */
   readonly rows?: RowKernels;
+  /** Optional: fused optimizer steps, used by the optimizers where present. */
+  readonly optim?: OptimKernels;
 }

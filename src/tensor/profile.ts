@@ -48,6 +48,7 @@ export const profiled = (inner: Backend): ProfiledBackend => {
     ...(wrapped as unknown as Backend),
     ...(inner.rows ? { rows: timedGroup('rows', inner.rows) } : {}),
     ...(inner.winograd ? { winograd: timedGroup('winograd', inner.winograd) } : {}),
+    ...(inner.optim ? { optim: timedGroup('optim', inner.optim) } : {}),
     name: inner.name,
     dispose: (h) => inner.dispose(h),
     liveBuffers: () => inner.liveBuffers(),

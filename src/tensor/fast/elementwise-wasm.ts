@@ -12,6 +12,7 @@
  */
 import { Code, f32, f64, i32, ModuleBuilder, v128, type MemoryImport } from './emitter.ts';
 import type { BinaryOp, UnaryOp } from '../backend.ts';
+import { buildOptimFunctions, type OptimExports } from './optim-wasm.ts';
 import { buildRowFunctions, type RowExports } from './rows-wasm.ts';
 
 export const simdUnaryOps = ['neg', 'abs', 'sqrt', 'square', 'reciprocal', 'rsqrt', 'relu', 'exp', 'sigmoid'] as const;
@@ -30,7 +31,7 @@ export type UnaryKernel = (x: number, out: number, n: number) => void;
 export type BinaryKernel = (a: number, b: number, out: number, outer: number, inner: number,
   aOuter: number, bOuter: number) => void;
 
-export interface ElementwiseExports extends RowExports {
+export interface ElementwiseExports extends RowExports, OptimExports {
   [name: `unary_${string}`]: UnaryKernel;
   [name: `binary_${string}`]: BinaryKernel;
   where(cond: number, a: number, b: number, out: number, n: number): void;
@@ -327,5 +328,6 @@ export const buildElementwiseModule = (memory: MemoryImport): ModuleBuilder => {
   emitReduceAxis(m, 'max');
   emitStrided4(m);
   buildRowFunctions(m);
+  buildOptimFunctions(m);
   return m;
 };

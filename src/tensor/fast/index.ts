@@ -22,6 +22,7 @@ import {
 import {
   checkWinogradSpec, winogradImageSize, winogradOutSize, winogradTransformedSize,
 } from '../plain/winograd.ts';
+import { adamCoefficientNames } from './optim-wasm.ts';
 import { winogradScratchFloats, type WinogradExports } from './winograd-wasm.ts';
 import { checkRows } from '../plain/rows.ts';
 import { buildConvModule, validColumns, type ConvExports } from './conv-wasm.ts';
@@ -100,25 +101,29 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
     return b;
   };
 
-  /** Allocates the output, runs the kernel into it, and hands it out (freed again if the kernel throws). */
-  const fresh = (size: number, kernel: (out: FloatBlock) => void): Handle => {
-    const out = heap.alloc(size, true);
+  /** Allocates the outputs, runs the kernel into them, and hands them out (freed again if the kernel throws). */
+  const freshMany = (sizes: readonly number[], kernel: (outs: FloatBlock[]) => void): Handle[] => {
+    const outs: FloatBlock[] = [];
     const outer = pinned;
-    pinned = [out];
+    pinned = outs;
     try {
-      kernel(out);
+      for (const size of sizes) outs.push(heap.alloc(size, true));
+      kernel(outs.slice());
     } catch (e) {
-      heap.free(out);
-      pinned.shift();
+      const made = outs.splice(0, sizes.length);
+      for (const b of made) heap.free(b);
       throw e;
     } finally {
       for (const b of pinned) heap.unpin(b);
       pinned = outer;
     }
-    owned.add(out);
-    live++;
-    return out as unknown as Handle;
+    for (const out of outs.slice(0, sizes.length)) {
+      owned.add(out);
+      live++;
+    }
+    return outs.slice(0, sizes.length) as unknown as Handle[];
   };
+  const fresh = (size: number, kernel: (out: FloatBlock) => void): Handle => freshMany([size], ([out]) => kernel(out))[0];
 
   const columnTable = (spec: Im2colSpec): number => {
     const t = validColumns(spec);
@@ -275,6 +280,19 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
       inputAdjoint: (v, s) => winograd('winogradInputAdjoint', v, s, winogradTransformedSize(s), winogradImageSize(s)),
       output: (m, s, bias) => winograd('winogradOutput', m, s, winogradTransformedSize(s), winogradOutSize(s), bias ?? null),
       outputAdjoint: (g, s) => winograd('winogradOutputAdjoint', g, s, winogradOutSize(s), winogradTransformedSize(s)),
+    },
+
+    optim: {
+      adam: (p, g, m, v, n, co) => {
+        if (!Number.isInteger(n) || n < 0) throw new RangeError(`fast adam: n (${n}) must be an integer ≥ 0`);
+        const [hp, hm, hv] = freshMany([n, n, n], ([op, om, ov]) => {
+          const ins = inputs('adam', [['p', p, n], ['g', g, n], ['m', m, n], ['v', v, n]]);
+          const coefficients = adamCoefficientNames.map((k) => co[k] ?? 0);
+          runSplit(workers, 1, 'adam', n, 4, (from, to) => [...ins.map((b) => b.offset), op.offset, om.offset, ov.offset, from, to,
+            ...coefficients, co.l2 === null ? 0 : 1, co.decay === null ? 0 : 1], (q) => ew.adam(...q));
+        });
+        return [hp, hm, hv] as const;
+      },
     },
 
     rows: {

@@ -13,6 +13,7 @@ import { binary, reduceAxis, reduceLast, unary, where } from './elementwise.ts';
 import { checkLength, sizeOfShape } from './indexing.ts';
 import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { matmul } from './matmul.ts';
+import { adamStep } from './optim.ts';
 import { checkRows, rowAffineAct, rowAffineActGradInput, rowAffineActGradSums, rowMoments } from './rows.ts';
 import {
   checkWinogradSpec, winogradImageSize, winogradInput, winogradInputAdjoint, winogradOutput,
@@ -136,6 +137,14 @@ export const createPlainBackend = (opts: PlainBackendOptions = {}): Backend => {
         fresh(winogradOutSize(s), (out) => winogradOutput(buffer(m), out, s, bias ? buffer(bias) : null))),
       outputAdjoint: (g, s) => (checkWinogradSpec('winogradOutputAdjoint', s),
         fresh(winogradTransformedSize(s), (out) => winogradOutputAdjoint(buffer(g), out, s))),
+    },
+
+    optim: {
+      adam: (p, g, m, v, n, c) => {
+        const outs = [alloc(n), alloc(n), alloc(n)] as const;
+        adamStep(buffer(p), buffer(g), buffer(m), buffer(v), ...outs, n, c, precision === 32 ? Math.fround : (x) => x);
+        return [own(outs[0]), own(outs[1]), own(outs[2])] as const;
+      },
     },
 
     rows: {

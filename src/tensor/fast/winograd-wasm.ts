@@ -61,6 +61,8 @@ interface Locals {
   readonly rowBytes: number;
   readonly planeStride: number;
   readonly p: number;
+  /** The image plane ni·C + ci that p stands for. */
+  readonly plane: number;
   readonly ni: number;
   readonly ci: number;
   readonly a: number;
@@ -119,10 +121,15 @@ const neg = (c: Code, dst: number, a: number): void => {
   c.get(a).simd('f32x4_neg').set(dst);
 };
 
+/** True when a plane is 2×2 tiles (the F(4×4) kernels then take it as one group; see below) (pushes an i32 condition). */
+const isQuad = (c: Code): void => {
+  c.get(TH).i32(2).op('i32_eq').get(TW).i32(2).op('i32_eq').op('i32_and');
+};
+
 /** The frame every kernel shares: locals, groups per row, the plane loop; `perPlane` emits its body. */
 const kernel = (c: Code, m: number, rows: (l: Locals) => void, perPlane: (l: Locals) => void, transformedOut = false): void => {
   const l: Locals = {
-    g: c.local(i32), groups: c.local(i32), rowBytes: c.local(i32), planeStride: c.local(i32), p: c.local(i32),
+    g: c.local(i32), groups: c.local(i32), rowBytes: c.local(i32), planeStride: c.local(i32), p: c.local(i32), plane: c.local(i32),
     ni: c.local(i32), ci: c.local(i32), a: c.local(i32), count: c.local(i32), q: c.local(i32), tmp: c.local(i32),
     planes: c.local(i32), copyLocals: Array.from({ length: 5 }, () => c.local(i32)),
     stage: c.local(i32), stageStride: c.local(i32), tpp: c.local(i32),
@@ -139,9 +146,22 @@ const kernel = (c: Code, m: number, rows: (l: Locals) => void, perPlane: (l: Loc
   c.get(TH).i32(m).op('i32_mul').i32(2).op('i32_add').set(l.tmp);
   c.get(l.tmp).i32(alpha).get(l.tmp).i32(alpha).op('i32_gt_s').op('select').get(l.rowBytes).op('i32_mul').get(SCRATCH).op('i32_add').set(l.stage);
   rows(l);
-  c.forUp(l.p, () => c.get(FROM), TO, 1, () => {
+  const byImage = (): void => {
     c.get(l.p).get(C).op('i32_div_u').set(l.ni);
     c.get(l.p).get(l.ni).get(C).op('i32_mul').op('i32_sub').set(l.ci);
+    c.get(l.p).set(l.plane);
+  };
+  c.forUp(l.p, () => c.get(FROM), TO, 1, () => {
+    if (m === 4) {
+      // 2×2-tile planes go channel by channel (p = ci·n + ni), so consecutive planes write (or read)
+      // consecutive 16-byte tile groups of each transformed row: whole cache lines, not scattered parts.
+      isQuad(c);
+      c.ifThen(() => {
+        c.get(l.p).get(TILES).i32(2).op('i32_shr_u').op('i32_div_u').set(l.ci);
+        c.get(l.p).get(l.ci).get(TILES).i32(2).op('i32_shr_u').op('i32_mul').op('i32_sub').set(l.ni);
+        c.get(l.ni).get(C).op('i32_mul').get(l.ci).op('i32_add').set(l.plane);
+      }, byImage);
+    } else byImage();
     perPlane(l);
     if (transformedOut) zeroPadding(c, l);
   });
@@ -194,21 +214,22 @@ const tileRow = (c: Code, l: Locals, base: number, dst: number): void => {
     .op('i32_add').i32(4).op('i32_mul').op('i32_add').set(dst);
 };
 
-/** Image row pointer: base + 4·(p·h·w + row·w) for an image [planes, h, w]. */
+/** Image row pointer: base + 4·(plane·h·w + row·w) for an image [planes, h, w]. */
 const imageRow = (c: Code, l: Locals, base: number, h: number, w: number, row: () => void): void => {
-  c.get(base).get(l.p).get(h).op('i32_mul');
+  c.get(base).get(l.plane).get(h).op('i32_mul');
   row();
   c.op('i32_add').get(w).op('i32_mul').i32(4).op('i32_mul').op('i32_add');
 };
 
 /**
- * The α image rows of tile row a (rows m·a − padH + r) into scratch rows r at columns [padW, padW + w);
- * rows outside the image become zeros (the scratch's other columns stay zero). iy, row: i32 scratch.
+ * The α image rows of tile row a (rows m·a − padH + r) into scratch rows scratchRow0 + r at columns
+ * [padW, padW + w); rows outside the image become zeros (the scratch's other columns stay zero).
+ * iy, row: i32 scratch.
  */
-const imageRowsToScratch = (c: Code, l: Locals, m: number, iy: number, row: number): void => {
+const imageRowsToScratch = (c: Code, l: Locals, m: number, iy: number, row: number, scratchRow0 = 0): void => {
   for (let rr = 0; rr < m + 2; rr++) {
     c.get(l.a).i32(m).op('i32_mul').get(PADH).op('i32_sub').i32(rr).op('i32_add').set(iy);
-    c.get(SCRATCH).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add').set(row);
+    c.get(SCRATCH).i32(scratchRow0 + rr).get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add').set(row);
     c.get(iy).get(H).op('i32_lt_u');
     c.ifThen(() => {
       copy(c, l, () => c.get(row), () => imageRow(c, l, SRC, H, W, () => c.get(iy)), () => c.get(W));
@@ -219,25 +240,25 @@ const imageRowsToScratch = (c: Code, l: Locals, m: number, iy: number, row: numb
 };
 
 /** Output rows m·a + u (u < m) of the source image into scratch rows u, zeros below the image. */
-const outputRowsToScratch = (c: Code, l: Locals, m: number): void => {
+const outputRowsToScratch = (c: Code, l: Locals, m: number, scratchRow0 = 0): void => {
   for (let u = 0; u < m; u++) {
     c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
     c.ifThen(() => {
-      copy(c, l, () => c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add'),
+      copy(c, l, () => c.get(SCRATCH).i32(scratchRow0 + u).get(l.rowBytes).op('i32_mul').op('i32_add'),
         () => imageRow(c, l, SRC, OH, OW, () => c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add')), () => c.get(OW));
     }, () => {
-      c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add').i32(0).get(OW).i32(4).op('i32_mul').memoryFill();
+      c.get(SCRATCH).i32(scratchRow0 + u).get(l.rowBytes).op('i32_mul').op('i32_add').i32(0).get(OW).i32(4).op('i32_mul').memoryFill();
     });
   }
 };
 
-/** Scratch rows u (u < m) to the destination image's rows m·a + u that exist, columns [0, ow). */
-const scratchToOutputRows = (c: Code, l: Locals, m: number): void => {
+/** Scratch rows scratchRow0 + u (u < m) to the destination image's rows m·a + u that exist, columns [0, ow). */
+const scratchToOutputRows = (c: Code, l: Locals, m: number, scratchRow0 = 0): void => {
   for (let u = 0; u < m; u++) {
     c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
     c.ifThen(() => {
       copy(c, l, () => imageRow(c, l, DST, OH, OW, () => c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add')),
-        () => c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add'), () => c.get(OW));
+        () => c.get(SCRATCH).i32(scratchRow0 + u).get(l.rowBytes).op('i32_mul').op('i32_add'), () => c.get(OW));
     });
   }
 };
@@ -485,6 +506,121 @@ const transpose = (c: Code, p: readonly number[], t: readonly number[], s: reado
 
 const vlocals = (c: Code, n: number): number[] => Array.from({ length: n }, () => c.local(v128));
 
+// ---- F(4×4, 3×3) on 2×2-tile planes (7×7 and 8×8 images) ------------------------------------
+// A plane of th = tw = 2 tiles would fill only half the lanes of a row group, and pay the per-plane
+// row copies and staging for 4 tiles. There, one group is the whole plane: lane L is tile L (row-major,
+// so the 4 lanes are the plane's 4 consecutive tiles in the transformed tensor, read and written as
+// single vectors with no staging); its patches sit in scratch rows 4a + r of the padded plane.
+
+/** The plane's first tile in ξ plane 0 of a [36, C, S] tensor: base + 4·(ci·S + ni·4) into dst (a = 0). */
+const quadTiles = (c: Code, l: Locals, base: number, dst: number): void => {
+  c.i32(0).set(l.a);
+  tileRow(c, l, base, dst);
+};
+
+/** Input transform of a 2×2-tile plane: d (6 columns × 6 rows, lanes = tiles) → V, stored directly. */
+const inputQuad = (c: Code, l: Locals, v: { iy: number; row: number; rp: number; P: number[]; d: number[]; ts: number[]; h: number[]; f: number }): void => {
+  c.i32(0).set(l.a);
+  imageRowsToScratch(c, l, 4, v.iy, v.row, 0);
+  c.i32(1).set(l.a);
+  imageRowsToScratch(c, l, 4, v.iy, v.row, 4);
+  for (let rr = 0; rr < 6; rr++) {
+    // Columns 0–11 of padded rows rr (tiles 0, 1) and 4 + rr (tiles 2, 3).
+    for (const [k, srow] of [[0, rr], [3, 4 + rr]] as const) {
+      c.get(SCRATCH).i32(srow).get(l.rowBytes).op('i32_mul').op('i32_add').set(v.rp);
+      for (let j = 0; j < 3; j++) c.get(v.rp).mem('v128_load', 16 * j, 0).set(v.P[k + j]);
+    }
+    // d[j] = (tile 0 col j, tile 1 col 4 + j, tile 2 col j, tile 3 col 4 + j)
+    transpose(c, [v.P[0], v.P[1], v.P[3], v.P[4]], v.d.slice(0, 4), v.ts);
+    transpose(c, [v.P[1], v.P[2], v.P[4], v.P[5]], v.d.slice(4, 6), v.ts, 2);
+    for (let j = 0; j < 6; j++) lin(c, v.h[6 * rr + j], BT4[j].map((k, s2) => [k, v.d[s2]] as const));
+  }
+  quadTiles(c, l, DST, v.rp);
+  for (let i = 0; i < 6; i++) {
+    for (let j = 0; j < 6; j++) {
+      lin(c, v.f, BT4[i].map((k, r) => [k, v.h[6 * r + j]] as const));
+      c.get(v.rp).get(v.f).mem('v128_store', 0, 0);
+      c.get(v.rp).get(l.planeStride).op('i32_add').set(v.rp);
+    }
+  }
+};
+
+/** Output transform of a 2×2-tile plane: tile L's rows go to scratch rows 4a + u, columns 4b. */
+const outputQuad = (c: Code, l: Locals, v: { qj: number; stride6: number; u4: number; mv: number[]; r: number[]; Y: number[]; T4: number[]; ts: number[]; bv: number }): void => {
+  quadTiles(c, l, SRC, l.q);
+  c.i32(0).set(l.g);
+  for (let j = 0; j < 6; j++) {
+    loadColumn(c, l, j, v.mv, v.qj, v.stride6, false);
+    for (let u = 0; u < 4; u++) lin(c, v.r[6 * u + j], AT4[u].map((k, i) => [k, v.mv[i]] as const));
+  }
+  for (let u = 0; u < 4; u++) {
+    for (let w = 0; w < 4; w++) {
+      lin(c, v.Y[w], AT4[w].map((k, j) => [k, v.r[6 * u + j]] as const));
+      bin(c, v.Y[w], v.Y[w], 'f32x4_add', v.bv);
+    }
+    transpose(c, v.Y, v.T4, v.ts);
+    for (let L = 0; L < 4; L++) {
+      c.get(SCRATCH).i32(4 * (L >> 1) + u).get(l.rowBytes).op('i32_mul').op('i32_add').set(v.u4);
+      c.get(v.u4).get(v.T4[L]).mem('v128_store', 16 * (L & 1), 0);
+    }
+  }
+  for (const a of [0, 1]) {
+    c.i32(a).set(l.a);
+    scratchToOutputRows(c, l, 4, 4 * a);
+  }
+};
+
+/** Output adjoint of a 2×2-tile plane: g's rows 4a + u, columns 4b of tile L, transposed into lanes. */
+const outputAdjointQuad = (c: Code, l: Locals, v: { sp: number; rp: number; P: number[]; gv: number[]; hv: number[]; ts: number[]; f: number }): void => {
+  for (const a of [0, 1]) {
+    c.i32(a).set(l.a);
+    outputRowsToScratch(c, l, 4, 4 * a);
+  }
+  for (let u = 0; u < 4; u++) {
+    for (const a of [0, 1]) {
+      c.get(SCRATCH).i32(4 * a + u).get(l.rowBytes).op('i32_mul').op('i32_add').set(v.sp);
+      for (const b of [0, 1]) c.get(v.sp).mem('v128_load', 16 * b, 0).set(v.P[2 * a + b]);
+    }
+    transpose(c, v.P, v.gv.slice(4 * u, 4 * u + 4), v.ts);
+  }
+  for (let i = 0; i < 6; i++) {
+    for (let w = 0; w < 4; w++) lin(c, v.hv[4 * i + w], [0, 1, 2, 3].map((u) => [AT4[u][i], v.gv[4 * u + w]] as const));
+  }
+  quadTiles(c, l, DST, v.rp);
+  for (let i = 0; i < 6; i++) {
+    for (let j = 0; j < 6; j++) {
+      lin(c, v.f, [0, 1, 2, 3].map((w) => [AT4[w][j], v.hv[4 * i + w]] as const));
+      c.get(v.rp).get(v.f).mem('v128_store', 0, 0);
+      c.get(v.rp).get(l.planeStride).op('i32_add').set(v.rp);
+    }
+  }
+};
+
+/**
+ * Input adjoint of a 2×2-tile plane: each tile's 6×6 patch of B·v·Bᵀ added into the padded plane
+ * (scratch rows 4a + r, columns 4b + s), tile by tile in order; then the plane's interior to the image.
+ */
+const inputAdjointQuad = (c: Code, l: Locals, v: { qj: number; stride6: number; pos: number; iy: number; vv: number[]; e: number[]; E: number[]; T4: number[]; T2: number[]; ts: number[]; z: number }): void => {
+  quadTiles(c, l, SRC, l.q);
+  c.i32(0).set(l.g);
+  for (let j = 0; j < 6; j++) {
+    loadColumn(c, l, j, v.vv, v.qj, v.stride6, false);
+    for (let r = 0; r < 6; r++) lin(c, v.e[6 * r + j], [0, 1, 2, 3, 4, 5].map((i) => [BT4[i][r], v.vv[i]] as const));
+  }
+  for (let r = 0; r < 6; r++) {
+    for (let s2 = 0; s2 < 6; s2++) lin(c, v.E[s2], [0, 1, 2, 3, 4, 5].map((j) => [BT4[j][s2], v.e[6 * r + j]] as const));
+    // Tile L's columns 0–3 (T4[L]) and 4–5 (T2[L], then two zeros).
+    transpose(c, v.E.slice(0, 4), v.T4, v.ts);
+    transpose(c, [v.E[4], v.E[5], v.z, v.z], v.T2, v.ts);
+    for (let L = 0; L < 4; L++) {
+      c.get(SCRATCH).i32(4 * (L >> 1) + r).get(l.rowBytes).op('i32_mul').op('i32_add').i32(16 * (L & 1)).op('i32_add').set(v.pos);
+      c.get(v.pos).get(v.pos).mem('v128_load', 0, 0).get(v.T4[L]).simd('f32x4_add').mem('v128_store', 0, 0);
+      c.get(v.pos).get(v.pos).mem('v128_load', 16, 0).get(v.T2[L]).simd('f32x4_add').mem('v128_store', 16, 0);
+    }
+  }
+  planeToImage(c, l, v.iy);
+};
+
 /** image → V [36, C, S]: V = Bᵀ·d·B per 6×6 patch. */
 const emitInput4 = (c: Code): void => {
   const [iy, row, sp, rp] = [c.local(i32), c.local(i32), c.local(i32), c.local(i32)];
@@ -493,9 +629,18 @@ const emitInput4 = (c: Code): void => {
   const ts = vlocals(c, 4);
   const h = vlocals(c, 36);
   const f = c.local(v128);
+  const P6 = [...P, c.local(v128)];
   kernel(c, 4, (l) => {
-    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(6).op('i32_mul').memoryFill();
+    // 6 scratch rows, or the 10 of a 2×2-tile plane
+    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(10).i32(6);
+    isQuad(c);
+    c.op('select').op('i32_mul').memoryFill();
   }, (l) => {
+    isQuad(c);
+    c.ifThen(() => inputQuad(c, l, { iy, row, rp, P: P6, d, ts, h, f }), () => perPlaneInput4(l));
+  }, true);
+
+  function perPlaneInput4(l: Locals): void {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       imageRowsToScratch(c, l, 4, iy, row);
       stageRow(c, l, l.q);
@@ -520,7 +665,7 @@ const emitInput4 = (c: Code): void => {
       });
     });
     flushStage(c, l);
-  }, true);
+  }
 };
 
 /** M [36, C, S] → image: each tile Aᵀ·m·A (4×4), through 4 scratch rows. */
@@ -536,6 +681,11 @@ const emitOutput4 = (c: Code): void => {
     c.get(l.planeStride).i32(6).op('i32_mul').set(stride6);
   }, (l) => {
     biasVector(c, l, bv);
+    isQuad(c);
+    c.ifThen(() => outputQuad(c, l, { qj, stride6, u4, mv, r, Y, T4, ts, bv }), () => perPlaneOutput4(l));
+  });
+
+  function perPlaneOutput4(l: Locals): void {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       tileRow(c, l, SRC, l.q);
       groupsOfRow(c, l, (tail) => {
@@ -556,7 +706,7 @@ const emitOutput4 = (c: Code): void => {
       });
       scratchToOutputRows(c, l, 4);
     });
-  });
+  }
 };
 
 /** image-shaped g → [36, C, S]: A·g·Aᵀ of each zero-padded 4×4 tile. */
@@ -568,8 +718,16 @@ const emitOutputAdjoint4 = (c: Code): void => {
   const ts = vlocals(c, 4);
   const f = c.local(v128);
   kernel(c, 4, (l) => {
-    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(4).op('i32_mul').memoryFill();
+    // 4 scratch rows, or the 8 of a 2×2-tile plane
+    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(8).i32(4);
+    isQuad(c);
+    c.op('select').op('i32_mul').memoryFill();
   }, (l) => {
+    isQuad(c);
+    c.ifThen(() => outputAdjointQuad(c, l, { sp, rp, P, gv, hv, ts, f }), () => perPlaneOutputAdjoint4(l));
+  }, true);
+
+  function perPlaneOutputAdjoint4(l: Locals): void {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       outputRowsToScratch(c, l, 4);
       stageRow(c, l, l.q);
@@ -594,7 +752,7 @@ const emitOutputAdjoint4 = (c: Code): void => {
       });
     });
     flushStage(c, l);
-  }, true);
+  }
 };
 
 /** V-shaped [36, C, S] → image: B·v·Bᵀ of each tile added at its 6×6 patch. */
@@ -609,12 +767,18 @@ const emitInputAdjoint4 = (c: Code): void => {
   const c4 = vlocals(c, 6);
   const c5 = vlocals(c, 6);
   const z = c.local(v128);
+  const T2 = vlocals(c, 4);
   kernel(c, 4, (l) => {
     c.get(l.planeStride).i32(6).op('i32_mul').set(stride6);
     c.get(TH).i32(4).op('i32_mul').i32(2).op('i32_add').get(l.rowBytes).op('i32_mul').set(planeBytes);
     c.f32x4(0).set(z);
   }, (l) => {
     c.get(SCRATCH).i32(0).get(planeBytes).memoryFill();
+    isQuad(c);
+    c.ifThen(() => inputAdjointQuad(c, l, { qj, stride6, pos, iy, vv, e, E, T4, T2, ts, z }), () => perPlaneInputAdjoint4(l));
+  });
+
+  function perPlaneInputAdjoint4(l: Locals): void {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       tileRow(c, l, SRC, l.q);
       c.get(SCRATCH).get(l.a).i32(4).op('i32_mul').get(l.rowBytes).op('i32_mul').op('i32_add').set(rowBase);
@@ -651,7 +815,7 @@ const emitInputAdjoint4 = (c: Code): void => {
       }
     });
     planeToImage(c, l, iy);
-  });
+  }
 };
 
 /** Adds the four kernels to a module (the backend puts them in its conv module). */

@@ -63,6 +63,8 @@ interface Locals {
   readonly p: number;
   /** The image plane ni·C + ci that p stands for. */
   readonly plane: number;
+  /** Images in the batch (T / tiles per plane). */
+  readonly images: number;
   readonly ni: number;
   readonly ci: number;
   readonly a: number;
@@ -129,7 +131,7 @@ const isQuad = (c: Code): void => {
 /** The frame every kernel shares: locals, groups per row, the plane loop; `perPlane` emits its body. */
 const kernel = (c: Code, m: number, rows: (l: Locals) => void, perPlane: (l: Locals) => void, transformedOut = false): void => {
   const l: Locals = {
-    g: c.local(i32), groups: c.local(i32), rowBytes: c.local(i32), planeStride: c.local(i32), p: c.local(i32), plane: c.local(i32),
+    g: c.local(i32), groups: c.local(i32), rowBytes: c.local(i32), planeStride: c.local(i32), p: c.local(i32), plane: c.local(i32), images: c.local(i32),
     ni: c.local(i32), ci: c.local(i32), a: c.local(i32), count: c.local(i32), q: c.local(i32), tmp: c.local(i32),
     planes: c.local(i32), copyLocals: Array.from({ length: 5 }, () => c.local(i32)),
     stage: c.local(i32), stageStride: c.local(i32), tpp: c.local(i32),
@@ -146,22 +148,13 @@ const kernel = (c: Code, m: number, rows: (l: Locals) => void, perPlane: (l: Loc
   c.get(TH).i32(m).op('i32_mul').i32(2).op('i32_add').set(l.tmp);
   c.get(l.tmp).i32(alpha).get(l.tmp).i32(alpha).op('i32_gt_s').op('select').get(l.rowBytes).op('i32_mul').get(SCRATCH).op('i32_add').set(l.stage);
   rows(l);
-  const byImage = (): void => {
-    c.get(l.p).get(C).op('i32_div_u').set(l.ni);
-    c.get(l.p).get(l.ni).get(C).op('i32_mul').op('i32_sub').set(l.ci);
-    c.get(l.p).set(l.plane);
-  };
+  // Planes go channel by channel (p = ci·n + ni), so consecutive planes write (or read) consecutive
+  // tile runs of each transformed row: whole cache lines in long streams, not scattered parts.
+  c.get(TILES).get(l.tpp).op('i32_div_u').set(l.images);
   c.forUp(l.p, () => c.get(FROM), TO, 1, () => {
-    if (m === 4) {
-      // 2×2-tile planes go channel by channel (p = ci·n + ni), so consecutive planes write (or read)
-      // consecutive 16-byte tile groups of each transformed row: whole cache lines, not scattered parts.
-      isQuad(c);
-      c.ifThen(() => {
-        c.get(l.p).get(TILES).i32(2).op('i32_shr_u').op('i32_div_u').set(l.ci);
-        c.get(l.p).get(l.ci).get(TILES).i32(2).op('i32_shr_u').op('i32_mul').op('i32_sub').set(l.ni);
-        c.get(l.ni).get(C).op('i32_mul').get(l.ci).op('i32_add').set(l.plane);
-      }, byImage);
-    } else byImage();
+    c.get(l.p).get(l.images).op('i32_div_u').set(l.ci);
+    c.get(l.p).get(l.ci).get(l.images).op('i32_mul').op('i32_sub').set(l.ni);
+    c.get(l.ni).get(C).op('i32_mul').get(l.ci).op('i32_add').set(l.plane);
     perPlane(l);
     if (transformedOut) zeroPadding(c, l);
   });

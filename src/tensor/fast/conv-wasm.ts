@@ -123,11 +123,11 @@ const emitWalk = (c: Code, forward: boolean): void => {
   });
 };
 
-export const buildConvModule = (memory: MemoryImport): ModuleBuilder => {
+export const buildConvModule = (memory: MemoryImport, opts: { fma?: boolean } = {}): ModuleBuilder => {
   const m = new ModuleBuilder(memory);
   const ints = (n: number): typeof i32[] => new Array<typeof i32>(n).fill(i32);
   m.func('im2col', [...ints(13), f32, i32], [], (c) => emitWalk(c, true));
   m.func('col2im', ints(14), [], (c) => emitWalk(c, false));
-  buildWinogradFunctions(m);
+  buildWinogradFunctions(m, opts);
   return m;
 };

@@ -65,14 +65,14 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   const heap = new WasmHeap(opts.heap);
   const memory = heapImport(heap);
   const ewModule = new WebAssembly.Module(buildElementwiseModule(memory).encode());
-  const convModule = new WebAssembly.Module(buildConvModule(memory).encode());
   const instance = <T>(m: WebAssembly.Module): T => new WebAssembly.Instance(m, { env: { memory: heap.memory } }).exports as unknown as T;
   const ew = instance<ElementwiseExports>(ewModule);
-  const conv = instance<ConvExports>(convModule);
   const threads = opts.threads ?? Math.min(8, availableParallelism());
   const fma = opts.fma ?? opts.gemmShape?.fma ?? relaxedSimd();
   if (fma && !relaxedSimd()) throw new Error('fast backend: fma was asked for, but this runtime cannot compile WebAssembly relaxed SIMD');
   const gemm = new Gemm(heap, { ...(opts.gemmShape ?? defaultGemmShape), fma }, opts.gemmBlocking ?? defaultBlocking, threads);
+  const convModule = new WebAssembly.Module(buildConvModule(memory, { fma }).encode());
+  const conv = instance<ConvExports>(convModule);
   // Pool workers run the kernels of all three modules: 0 gemm, 1 elementwise, 2 conv.
   const workers = gemm.threads > 1 ? new Workers(heap, [gemm.module, ewModule, convModule], gemm.threads) : null;
   gemm.workers = workers;

@@ -16,7 +16,7 @@
  * bias added to every output (0: none), which saves a conv its separate bias pass. Small row copies
  * are vector loops (memory.copy is a call into the runtime, which costs more than moving 28 floats).
  */
-import { Code, i32, ModuleBuilder, v128 } from './emitter.ts';
+import { Code, i32, ModuleBuilder, v128, type ValType } from './emitter.ts';
 import { winogradMatrices } from '../backend.ts';
 import { loadLanes as load, storeLanes as store } from './lanes.ts';
 
@@ -466,7 +466,13 @@ const emitInputAdjoint = (c: Code): void => {
 
 const { BT: BT4, AT: AT4 } = winogradMatrices(4);
 
-/** dst = Σ k·x over the terms with k ≠ 0 (a +1 term first when there is one). */
+/** Functions being emitted with fused multiply-adds (relaxed SIMD), see buildWinogradFunctions. */
+const fusedCodes = new WeakSet<Code>();
+
+/**
+ * dst = Σ k·x over the terms with k ≠ 0 (a +1 term first when there is one). With fused
+ * multiply-adds, each k·x + acc (k ≠ ±1) is one f32x4.relaxed_madd accumulating in dst.
+ */
 const lin = (c: Code, dst: number, terms: readonly (readonly [number, number])[]): void => {
   const nz = terms.filter(([k]) => k !== 0);
   const first = Math.max(0, nz.findIndex(([k]) => k === 1));
@@ -475,6 +481,17 @@ const lin = (c: Code, dst: number, terms: readonly (readonly [number, number])[]
   c.get(x0);
   if (k0 === -1) c.simd('f32x4_neg');
   else if (k0 !== 1) c.f32x4(k0).simd('f32x4_mul');
+  if (fusedCodes.has(c)) {
+    if (nz.some(([, x]) => x === dst)) throw new Error('lin: dst must not be a term');
+    c.set(dst);
+    for (const [k, x] of ordered.slice(1)) {
+      if (k === 1) c.get(dst).get(x).simd('f32x4_add');
+      else if (k === -1) c.get(dst).get(x).simd('f32x4_sub');
+      else c.get(x).f32x4(k).get(dst).simd('f32x4_relaxed_madd');
+      c.set(dst);
+    }
+    return;
+  }
   for (const [k, x] of ordered.slice(1)) {
     if (k === 1) c.get(x).simd('f32x4_add');
     else if (k === -1) c.get(x).simd('f32x4_sub');
@@ -812,16 +829,26 @@ const emitInputAdjoint4 = (c: Code): void => {
 };
 
 /** Adds the four kernels to a module (the backend puts them in its conv module). */
-export const buildWinogradFunctions = (m: ModuleBuilder): void => {
+/**
+ * Adds the kernels to a module (the backend puts them in its conv module). With `fma` (relaxed SIMD
+ * available), the F(4×4) transforms multiply-add with f32x4.relaxed_madd.
+ */
+export const buildWinogradFunctions = (m: ModuleBuilder, opts: { fma?: boolean } = {}): void => {
   const ints = new Array<typeof i32>(16).fill(i32);
   // The output kernels take a 17th parameter: the bias pointer (0 for none).
   const withBias = new Array<typeof i32>(17).fill(i32);
-  m.func('winogradInput', ints, [], emitInput);
-  m.func('winogradInputAdjoint', ints, [], emitInputAdjoint);
-  m.func('winogradOutput', withBias, [], emitOutput);
-  m.func('winogradOutputAdjoint', ints, [], emitOutputAdjoint);
-  m.func('winogradInput4', ints, [], emitInput4);
-  m.func('winogradInputAdjoint4', ints, [], emitInputAdjoint4);
-  m.func('winogradOutput4', withBias, [], emitOutput4);
-  m.func('winogradOutputAdjoint4', ints, [], emitOutputAdjoint4);
+  const def = (name: string, params: readonly ValType[], emit: (c: Code) => void): void => {
+    m.func(name, params, [], (c) => {
+      if (opts.fma) fusedCodes.add(c);
+      emit(c);
+    });
+  };
+  def('winogradInput', ints, emitInput);
+  def('winogradInputAdjoint', ints, emitInputAdjoint);
+  def('winogradOutput', withBias, emitOutput);
+  def('winogradOutputAdjoint', ints, emitOutputAdjoint);
+  def('winogradInput4', ints, emitInput4);
+  def('winogradInputAdjoint4', ints, emitInputAdjoint4);
+  def('winogradOutput4', withBias, emitOutput4);
+  def('winogradOutputAdjoint4', ints, emitOutputAdjoint4);
 };

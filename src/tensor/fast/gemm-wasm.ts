@@ -40,6 +40,14 @@ export interface GemmShape {
 
 export const defaultGemmShape: GemmShape = { mr: 4, nr: 16, unroll: 4, order: 'rows-outer' };
 
+/**
+ * The backend's second tile: 4 × 12 with the k loop unrolled twice (12 accumulators + 3 B vectors
+ * + 1 broadcast fit x64's 16 vector registers). In paired runs with FMA it was 5–10 % faster than
+ * 4 × 16 on most products (512³, the Winograd batches, n = 49 attention products) but 15–20 %
+ * slower where n is 32 or 64, which 16 divides and 12 does not; the backend picks per product.
+ */
+export const narrowGemmShape: GemmShape = { mr: 4, nr: 12, unroll: 2, order: 'rows-outer' };
+
 export interface GemmExports {
   /** (src, dst, count, kc, rs, cs): element (r, p) at src + 4·(r·rs + p·cs) → panels of mr. */
   packA(src: number, dst: number, count: number, kc: number, rs: number, cs: number): void;

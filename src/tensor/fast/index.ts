@@ -29,7 +29,7 @@ import { buildConvModule, validColumns, type ConvExports } from './conv-wasm.ts'
 import { binary, reduceAxis, reduceLast, unary, where, type ElementwiseContext } from './elementwise.ts';
 import { buildElementwiseModule, type ElementwiseExports } from './elementwise-wasm.ts';
 import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
-import { defaultBlocking, defaultGemmShape, Gemm, type GemmBlocking, type GemmShape } from './matmul.ts';
+import { defaultBlocking, defaultGemmShape, Gemm, type GemmBlocking, type GemmShape, narrowGemmShape, panelCoverage } from './matmul.ts';
 import { FloatBlock, heapImport, WasmHeap, type HeapOptions } from './memory.ts';
 import { runSplit, Workers } from './parallel.ts';
 import { checkLength, sizeOf } from './strides.ts';
@@ -70,12 +70,26 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   const threads = opts.threads ?? Math.min(8, availableParallelism());
   const fma = opts.fma ?? opts.gemmShape?.fma ?? relaxedSimd();
   if (fma && !relaxedSimd()) throw new Error('fast backend: fma was asked for, but this runtime cannot compile WebAssembly relaxed SIMD');
-  const gemm = new Gemm(heap, { ...(opts.gemmShape ?? defaultGemmShape), fma }, opts.gemmBlocking ?? defaultBlocking, threads);
+  // Two register tiles unless one is asked for: each product takes the one that is faster for its
+  // column count (see narrowGemmShape).
+  // (They run one at a time, so the second reuses the first one's packing buffers.)
+  const blocking = opts.gemmBlocking ?? defaultBlocking;
+  const gemm = new Gemm(heap, { ...(opts.gemmShape ?? defaultGemmShape), fma }, blocking, threads);
+  const gemms = opts.gemmShape ? [gemm] : [gemm, new Gemm(heap, { ...narrowGemmShape, fma }, blocking, threads, gemm)];
+  const gemmFor = (n: number): Gemm => {
+    if (gemms.length === 1) return gemm;
+    const narrow = gemms[1];
+    return panelCoverage(n, narrow.shape.nr) * 1.06 >= panelCoverage(n, gemm.shape.nr) ? narrow : gemm;
+  };
   const convModule = new WebAssembly.Module(buildConvModule(memory, { fma }).encode());
   const conv = instance<ConvExports>(convModule);
-  // Pool workers run the kernels of all three modules: 0 gemm, 1 elementwise, 2 conv.
-  const workers = gemm.threads > 1 ? new Workers(heap, [gemm.module, ewModule, convModule], gemm.threads) : null;
-  gemm.workers = workers;
+  // Pool workers run the kernels of every module: 0 gemm, 1 elementwise, 2 conv, 3 the second gemm.
+  const workers = gemm.threads > 1
+    ? new Workers(heap, [gemm.module, ewModule, convModule, ...gemms.slice(1).map((g) => g.module)], gemm.threads) : null;
+  gemms.forEach((g, i) => {
+    g.workers = workers;
+    g.moduleIndex = i === 0 ? 0 : 2 + i;
+  });
   const ctx: ElementwiseContext = { heap, ew, workers };
   /** Room for im2col's column table (2 ints per kernel column). */
   let table = heap.alloc(64);
@@ -234,7 +248,7 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
         checkLength('matmul', 'a', ab.size, (batch - 1) * strideA + m * k);
         checkLength('matmul', 'b', bb.size, (batch - 1) * strideB + k * n);
       }
-      gemm.run(ab.offset, bb.offset, out.offset, spec);
+      gemmFor(n).run(ab.offset, bb.offset, out.offset, spec);
     }),
 
     strided: (x, outShape, strides, offset) => fresh(sizeOf(outShape),

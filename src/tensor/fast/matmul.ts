@@ -18,7 +18,10 @@ import {
 import { heapImport, type FloatBlock, type WasmHeap } from './memory.ts';
 import type { Workers } from './parallel.ts';
 
-export { defaultGemmShape, type GemmShape } from './gemm-wasm.ts';
+export { defaultGemmShape, narrowGemmShape, type GemmShape } from './gemm-wasm.ts';
+
+/** The fraction of computed columns that are real when n columns are covered by panels of nr. */
+export const panelCoverage = (n: number, nr: number): number => n / (nr * Math.ceil(n / nr));
 
 export interface GemmBlocking {
   /** Rows of A per packed block (kept in L2). */
@@ -40,13 +43,20 @@ interface Scratch {
   readonly tile: FloatBlock;
 }
 
+/**
+ * A Gemm's heap buffers: per-thread packing scratch, the packed-operand caches and the chunk
+ * counter threads take work from. Gemms that never run at the same time may share them.
+ */
+interface GemmBuffers {
+  readonly scratch: Scratch[];
+  aCache: FloatBlock | null;
+  bCache: FloatBlock | null;
+  readonly counter: FloatBlock;
+}
+
 export class Gemm {
   private readonly k: GemmExports;
-  private readonly scratch: Scratch[] = [];
-  private aCache: FloatBlock | null = null;
-  private bCache: FloatBlock | null = null;
-  /** The chunk counter threads take work from. */
-  private readonly counter: FloatBlock;
+  private readonly buffers: GemmBuffers;
   readonly shape: GemmShape;
   readonly blocking: GemmBlocking;
   /** Threads a large product is split over (1 = the calling thread only). */
@@ -56,9 +66,12 @@ export class Gemm {
   readonly module: WebAssembly.Module;
   /** Set by the backend once its worker pool exists (null: this thread only). */
   workers: Workers | null = null;
+  /** This module's index in the worker pool's module list (set with `workers`). */
+  moduleIndex = 0;
 
+  /** `shareBuffersWith`: a Gemm on the same heap and thread count whose buffers this one reuses. */
   constructor(private readonly heap: WasmHeap, shape: GemmShape = defaultGemmShape,
-    blocking: GemmBlocking = defaultBlocking, threads = 1) {
+    blocking: GemmBlocking = defaultBlocking, threads = 1, shareBuffersWith?: Gemm) {
     this.shape = shape;
     // Whole tiles per block, so only the last block of a matrix has edge tiles.
     const mc = Math.max(shape.mr, Math.floor(blocking.mc / shape.mr) * shape.mr);
@@ -67,19 +80,35 @@ export class Gemm {
     this.threads = heap.shared ? Math.max(1, Math.floor(threads)) : 1;
     this.module = new WebAssembly.Module(buildGemmModule(heapImport(heap), shape, { mc, nc }).encode());
     this.k = new WebAssembly.Instance(this.module, { env: { memory: heap.memory } }).exports as unknown as GemmExports;
-    this.counter = heap.alloc(16);
-    for (let t = 0; t < this.threads; t++) {
-      this.scratch.push({ pa: heap.alloc(mc * blocking.kc), pb: heap.alloc(nc * blocking.kc), tile: heap.alloc(shape.mr * shape.nr) });
+    const sizes = { pa: mc * blocking.kc, pb: nc * blocking.kc, tile: shape.mr * shape.nr };
+    const other = shareBuffersWith?.buffers;
+    if (other) {
+      if (other.scratch.length !== this.threads || other.scratch.some((t) => t.pa.capacity < sizes.pa || t.pb.capacity < sizes.pb
+        || t.tile.capacity < sizes.tile)) throw new RangeError('Gemm: the shared buffers are too small for this shape or thread count');
+      this.buffers = other;
+    } else {
+      this.buffers = {
+        scratch: Array.from({ length: this.threads }, () => ({ pa: heap.alloc(sizes.pa), pb: heap.alloc(sizes.pb), tile: heap.alloc(sizes.tile) })),
+        aCache: null, bCache: null, counter: heap.alloc(16),
+      };
     }
+  }
+
+  private get scratch(): Scratch[] {
+    return this.buffers.scratch;
+  }
+
+  private get counter(): FloatBlock {
+    return this.buffers.counter;
   }
 
   /** A cache block of at least `size` floats (grown by replacing it). */
   private cache(which: 'aCache' | 'bCache', size: number): number {
-    const block = this[which];
+    const block = this.buffers[which];
     if (block && block.capacity >= size) return block.offset;
     if (block) this.heap.free(block);
     const fresh = this.heap.alloc(size);
-    this[which] = fresh;
+    this.buffers[which] = fresh;
     return fresh.offset;
   }
 
@@ -157,7 +186,7 @@ export class Gemm {
     const counter = this.counter.offset;
     new Int32Array(this.heap.memory.buffer, counter, 1)[0] = 0;
     const shared = (t: number): number[] => [counter, batch * perBatch, perBatch, cols, ...params(t)];
-    workers.run(0, 'gemmShared', Array.from({ length: threads }, (_, t) => shared(t)), (p) => kern.gemmShared(...p));
+    workers.run(this.moduleIndex, 'gemmShared', Array.from({ length: threads }, (_, t) => shared(t)), (p) => kern.gemmShared(...p));
   }
 
   /**
@@ -180,7 +209,7 @@ export class Gemm {
         counters[t] = 0;
         return [this.counter.offset + 4 * t, 1, 1, p[9], ...p];
       };
-      workers.run(0, 'gemmShared', Array.from({ length: threads }, (_, t) => call(t)), (p) => this.k.gemmShared(...p));
+      workers.run(this.moduleIndex, 'gemmShared', Array.from({ length: threads }, (_, t) => call(t)), (p) => this.k.gemmShared(...p));
       const f32 = this.heap.f32;
       const o = out >>> 2;
       for (const part of partials) {

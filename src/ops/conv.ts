@@ -12,7 +12,7 @@ import { tensor } from './create.ts';
 import { add } from './elementwise.ts';
 import { matmul, matmulSumBatch } from './matmul.ts';
 import { max, mean, sum } from './reduce.ts';
-import { broadcastTo, reshape } from './shape.ts';
+import { broadcastTo, permute, reshape } from './shape.ts';
 
 export type Pair = number | readonly [number, number];
 const pair = (p: Pair): [number, number] => (typeof p === 'number' ? [p, p] : [p[0], p[1]]);
@@ -85,11 +85,40 @@ export const conv2d = (x: Tensor, weight: Tensor, bias: Tensor | null = null, op
 const patchProduct = (x: Tensor, w2: Tensor, spec: Im2colSpec): Tensor => {
   const [o, ck] = w2.shape;
   const p = spec.oh * spec.ow;
+  if (p < foldBelow && spec.n > 1) return foldedPatchProduct(x, w2, spec);
   return rematerialised([x, w2], () => matmul(w2, im2col(x, spec)), (g, [needX, needW]) => [
     needX ? col2im(matmul(w2, g, true, false), spec) : null,
     needW ? matmulSumBatch(g, im2col(x, spec), spec.n, o, p, ck, false, true) : null,
   ]);
 };
+
+/** Outputs of fewer positions than this per image go through {@link foldedPatchProduct}. */
+const foldBelow = 32;
+
+/**
+ * patchProduct for small outputs (a 4×4-kernel stride-2 conv down to 2×2, say): per-image products
+ * with n = oh·ow of 4 columns would fill a quarter of the matmul's register tile, so the batch is
+ * folded into the columns — cols [n, ck, p] → [ck, n·p], one product W·cols → [o, n·p], then back to
+ * [n, o, p]. The backward pass folds g the same way: dW = g·colsᵀ and dcols = Wᵀ·g are single
+ * products too. The permutations are copies of a few percent of the product's cost.
+ */
+const foldedPatchProduct = (x: Tensor, w2: Tensor, spec: Im2colSpec): Tensor => {
+  const [o, ck] = w2.shape;
+  const { n } = spec;
+  const p = spec.oh * spec.ow;
+  return rematerialised([x, w2], () => unfold(matmul(w2, fold(im2col(x, spec), n, ck, p)), n, o, p), (g, [needX, needW]) => {
+    const gf = fold(g, n, o, p); // [o, n·p]
+    return [
+      needX ? col2im(unfold(matmul(w2, gf, true, false), n, ck, p), spec) : null,
+      needW ? matmul(gf, fold(im2col(x, spec), n, ck, p), false, true) : null,
+    ];
+  });
+};
+
+/** [a, b, p] → [b, a·p]: the batch moved next to the positions. */
+const fold = (t: Tensor, a: number, b: number, p: number): Tensor => reshape(permute(reshape(t, [a, b, p]), [1, 0, 2]), [b, a * p]);
+/** [b, a·p] → [a, b, p]. */
+const unfold = (t: Tensor, a: number, b: number, p: number): Tensor => permute(reshape(t, [b, a, p]), [1, 0, 2]);
 
 const noWinograd = (op: string): never => {
   throw new Error(`${op}: this backend has no Winograd transforms`);
@@ -189,14 +218,24 @@ export const convTranspose2d = (x: Tensor, weight: Tensor, bias: Tensor | null =
   const spec: Im2colSpec = { n, c: cout, h: outH, w: outW, kh, kw, strideH: sh, strideW: sw, padH: ph, padW: pw, oh: h, ow: w };
   const w2 = reshape(weight, [cin, cout * kh * kw]);
   const x3 = reshape(x, [n, cin, h * w]);
+  const [ck, p] = [cout * kh * kw, h * w];
   // The columns (kh·kw times the output) are not kept: the backward pass needs only im2col(g).
-  const y = rematerialised([x3, w2], () => col2im(matmul(w2, x3, true, false), spec), (g, [needX, needW]) => {
-    const gcols = im2col(g, spec); // [n, cout·kh·kw, h·w]
-    return [
-      needX ? matmul(w2, gcols) : null,
-      needW ? matmulSumBatch(x3, gcols, n, cin, h * w, cout * kh * kw, false, true) : null,
-    ];
-  });
+  // Small inputs fold the batch into the columns, as foldedPatchProduct does.
+  const y = p < foldBelow && n > 1
+    ? rematerialised([x3, w2], () => col2im(unfold(matmul(w2, fold(x3, n, cin, p), true, false), n, ck, p), spec), (g, [needX, needW]) => {
+      const gf = fold(im2col(g, spec), n, ck, p); // [ck, n·p]
+      return [
+        needX ? unfold(matmul(w2, gf), n, cin, p) : null,
+        needW ? matmul(fold(x3, n, cin, p), gf, false, true) : null,
+      ];
+    })
+    : rematerialised([x3, w2], () => col2im(matmul(w2, x3, true, false), spec), (g, [needX, needW]) => {
+      const gcols = im2col(g, spec); // [n, cout·kh·kw, h·w]
+      return [
+        needX ? matmul(w2, gcols) : null,
+        needW ? matmulSumBatch(x3, gcols, n, cin, p, ck, false, true) : null,
+      ];
+    });
   return bias ? add(y, reshape(bias, [1, cout, 1, 1])) : y;
 };
 

@@ -160,6 +160,17 @@ const filterTransform = (m: 2 | 4): number[] => {
 };
 
 /**
+ * U = Kᵀ·Wᵀ [α², o·c] for the flattened filters w9 [o·c, 9]. Its gradient, dU·Kᵀ, would be an
+ * [o·c, α²]·[α², 9] product with 9 columns (a thin fraction of the register tile), so it is computed
+ * as the transpose of K-side product [9, α²]·[α², o·c], then transposed.
+ */
+const filterProduct = (kt: Tensor, w9: Tensor): Tensor => {
+  const u = notRecording(() => matmul(kt, w9, false, true));
+  const node = nodeFor([w9], (g) => [permute(matmul(kt, g, true, false), [1, 0])]);
+  return node ? shareStorage(u, u.shape, node) : u;
+};
+
+/**
  * A stride-1 3×3 convolution as Winograd F(m×m, 3×3): U = G·W·Gᵀ per filter (one small matmul, so
  * W's gradient follows from U's), V = the input transform, the α² products U_ξ·V_ξ, and the output
  * transform, which also adds the bias — 4× (m = 4) or 2.25× (m = 2) fewer multiply-adds than
@@ -171,7 +182,7 @@ const winogradConv = (x: Tensor, weight: Tensor, bias: Tensor | null, s: Winogra
   const [o, c] = weight.shape;
   const a2 = winogradTile(s).alpha ** 2;
   const kt = tensor(filterTransform(winogradTile(s).m), [a2, 9], x.backend);
-  const u = reshape(matmul(kt, reshape(weight, [o * c, 9]), false, true), [a2, o, c]);
+  const u = reshape(filterProduct(kt, reshape(weight, [o * c, 9])), [a2, o, c]);
   const out: WinogradSpec = { ...s, c: o };
   const b = bias ? reshape(bias, [o]) : null;
   const [y, v] = notRecording(() => tidy(() => {

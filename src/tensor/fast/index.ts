@@ -71,8 +71,7 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   const fma = opts.fma ?? opts.gemmShape?.fma ?? relaxedSimd();
   if (fma && !relaxedSimd()) throw new Error('fast backend: fma was asked for, but this runtime cannot compile WebAssembly relaxed SIMD');
   // Two register tiles unless one is asked for: each product takes the one that is faster for its
-  // column count (see narrowGemmShape).
-  // (They run one at a time, so the second reuses the first one's packing buffers.)
+  // column count (see narrowGemmShape). They never run at once, so they share packing buffers.
   const blocking = opts.gemmBlocking ?? defaultBlocking;
   const gemm = new Gemm(heap, { ...(opts.gemmShape ?? defaultGemmShape), fma }, blocking, threads);
   const gemms = opts.gemmShape ? [gemm] : [gemm, new Gemm(heap, { ...narrowGemmShape, fma }, blocking, threads, gemm)];
@@ -115,7 +114,10 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
     return b;
   };
 
-  /** Allocates the outputs, runs the kernel into them, and hands them out (freed again if the kernel throws). */
+  /**
+   * Allocates the outputs, runs the kernel into them, and hands them out (freed again if the kernel
+   * throws). The outputs head the pinned list; the kernel's inputs are pinned after them.
+   */
   const freshMany = (sizes: readonly number[], kernel: (outs: FloatBlock[]) => void): Handle[] => {
     const outs: FloatBlock[] = [];
     const outer = pinned;

@@ -522,6 +522,13 @@ const vlocals = (c: Code, n: number): number[] => Array.from({ length: n }, () =
 // so the 4 lanes are the plane's 4 consecutive tiles in the transformed tensor, read and written as
 // single vectors with no staging); its patches sit in scratch rows 4a + r of the padded plane.
 
+/** Zeroes the first `rows` scratch rows, or `quadRows` when the plane is 2×2 tiles. */
+const zeroScratchRows = (c: Code, l: Locals, rows: number, quadRows: number): void => {
+  c.get(SCRATCH).i32(0).get(l.rowBytes).i32(quadRows).i32(rows);
+  isQuad(c);
+  c.op('select').op('i32_mul').memoryFill();
+};
+
 /** The plane's first tile in ξ plane 0 of a [36, C, S] tensor: base + 4·(ci·S + ni·4) into dst (a = 0). */
 const quadTiles = (c: Code, l: Locals, base: number, dst: number): void => {
   c.i32(0).set(l.a);
@@ -641,10 +648,7 @@ const emitInput4 = (c: Code): void => {
   const f = c.local(v128);
   const P6 = [...P, c.local(v128)];
   kernel(c, 4, (l) => {
-    // 6 scratch rows, or the 10 of a 2×2-tile plane
-    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(10).i32(6);
-    isQuad(c);
-    c.op('select').op('i32_mul').memoryFill();
+    zeroScratchRows(c, l, 6, 10);
   }, (l) => {
     isQuad(c);
     c.ifThen(() => inputQuad(c, l, { iy, row, rp, P: P6, d, ts, h, f }), () => perPlaneInput4(l));
@@ -728,10 +732,7 @@ const emitOutputAdjoint4 = (c: Code): void => {
   const ts = vlocals(c, 4);
   const f = c.local(v128);
   kernel(c, 4, (l) => {
-    // 4 scratch rows, or the 8 of a 2×2-tile plane
-    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(8).i32(4);
-    isQuad(c);
-    c.op('select').op('i32_mul').memoryFill();
+    zeroScratchRows(c, l, 4, 8);
   }, (l) => {
     isQuad(c);
     c.ifThen(() => outputAdjointQuad(c, l, { sp, rp, P, gv, hv, ts, f }), () => perPlaneOutputAdjoint4(l));

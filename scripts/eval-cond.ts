@@ -10,14 +10,16 @@ import { readFileSync } from 'node:fs';
 import { extname, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { setBackend } from '../src/tensor/engine.ts';
-import { key as makeKey } from '../src/tensor/random.ts';
+import { fold, key as makeKey } from '../src/tensor/random.ts';
 import { scheduleFromConfig } from '../src/ddpm/schedule.ts';
 import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
 import { encodePng, makeGrid, readImageFile } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
 import { type Classifier, loadClassifier, shippedClassifiers } from '../src/eval/classify.ts';
-import { formatClassTable, rowLabels, sampleByClass, samplerNames, type SamplerName, scoreByClass } from '../src/eval/cond-eval.ts';
+import { formatClassTable, labelsFromSpec, sampleByClass, samplerNames, type SamplerName, scoreByClass } from '../src/eval/cond-eval.ts';
 import { gridCells } from '../src/eval/grid-cells.ts';
+import { FLOOR_STREAM, type QualityReport, qualityReport } from '../src/eval/quality.ts';
+import { loadFashionMnist, loadMnist } from '../src/io/mnist.ts';
 import { parseArgs } from './lib/args.ts';
 import { loadDiffusionModel } from './lib/checkpoint-model.ts';
 import { progressWriter } from './lib/progress.ts';
@@ -40,7 +42,10 @@ const help = `Usage: npx tsx scripts/eval-cond.ts --checkpoint DIR|FILE [flags]
   --labels rows|LIST      with --images: "rows" (N/classes images per class, in class order: a grid
                           with a row per class) or one class per image, comma-separated
   --classifier FILE       classifier weights (default: the shipped one for the model's dataset)
+  --dataset NAME          with --images: mnist | fashion-mnist, the data the FD compares with (default mnist)
   --json                  print the results as JSON on stdout instead of the table
+The class table comes with the evaluator's figures (as scripts/eval.ts prints them): MNIST-FD
+against the test set, its floor, the confident share and the coverage.
   --backend NAME          engine backend (default fast)`;
 
 const die = (msg: string): never => {
@@ -74,23 +79,29 @@ const readImages = async (path: string, clf: Classifier): Promise<Float32Array> 
   }
 };
 
+/** The evaluator's figures (scripts/eval.ts, src/eval/quality.ts) for the same images, without the class table it repeats. */
+const qualityFigures = async (clf: Classifier, images: Float32Array, labels: Float32Array, dataset: string) => {
+  if (dataset !== 'mnist' && dataset !== 'fashion-mnist') return die(`--dataset: expected mnist or fashion-mnist, got "${dataset}"`);
+  const load = dataset === 'mnist' ? loadMnist : loadFashionMnist;
+  const data = { test: await run(load('test')), train: await run(load('train')) };
+  const { classified: _, perClass: __, ...report } = qualityReport(clf, images, data, fold(makeKey(0), FLOOR_STREAM), labels);
+  return report;
+};
+
+const formatQuality = (q: QualityReport): string =>
+  `MNIST-FD ${q.fd.toFixed(2)} on ${q.n} images (${q.fdOverFloor}× the floor of ${q.floor.n} real images, ${q.floor.fd.toFixed(2)}); ` +
+  `confident ${(100 * q.confident).toFixed(1)} % (real ${(100 * q.floor.confident).toFixed(1)} %), coverage ${q.coverage.toFixed(3)}`;
+
 const parseLabels = (spec: string, n: number, numClasses: number): Float32Array => {
-  if (spec === 'rows') {
-    if (n % numClasses !== 0) die(`--labels rows: ${n} images do not split into ${numClasses} equal rows`);
-    return rowLabels(numClasses, n / numClasses);
-  }
-  const labels = spec.split(',').map(Number);
-  if (labels.length !== n) die(`--labels: ${labels.length} labels for ${n} images`);
-  const bad = labels.find((c) => !Number.isInteger(c) || c < 0 || c >= numClasses);
-  if (bad !== undefined) die(`--labels: ${bad} is not a class (0 … ${numClasses - 1})`);
-  return Float32Array.from(labels);
+  const r = labelsFromSpec(spec, n, numClasses);
+  return E.isLeft(r) ? die(`--labels: ${r.left}`) : r.right;
 };
 
 const main = async (): Promise<void> => {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) return void console.log(help);
   const args = parseArgs(argv, ['no-ema', 'no-clip', 'json'],
-    ['checkpoint', 'network', 'per-class', 'guidance', 'sampler', 'steps', 'eta', 'seed', 'out', 'images', 'labels', 'classifier', 'backend']);
+    ['checkpoint', 'network', 'per-class', 'guidance', 'sampler', 'steps', 'eta', 'seed', 'out', 'images', 'labels', 'classifier', 'backend', 'dataset']);
   try {
     setBackend((args.get('backend') ?? 'fast') as never);
   } catch (e) {
@@ -116,8 +127,9 @@ const main = async (): Promise<void> => {
     const n = images.length / (clf.config.inChannels * clf.config.imageSize ** 2);
     const labels = parseLabels(labelSpec, n, clf.config.numClasses);
     const { table } = scoreByClass(clf, images, labels);
-    if (args.has('json')) console.log(JSON.stringify({ command, images: imagesPath, classifier: clfPath, ...table }, null, 2));
-    else console.log(`${imagesPath}: ${n} images, classifier ${clfPath}\n${formatClassTable(table)}`);
+    const quality = await qualityFigures(clf, images, labels, args.get('dataset') ?? 'mnist');
+    if (args.has('json')) console.log(JSON.stringify({ command, images: imagesPath, classifier: clfPath, ...table, quality }, null, 2));
+    else console.log(`${imagesPath}: ${n} images, classifier ${clfPath}\n${formatClassTable(table)}\n${formatQuality(quality)}`);
     return;
   }
 
@@ -167,14 +179,16 @@ const main = async (): Promise<void> => {
     log(`wrote ${out}`);
   }
   const { table } = scoreByClass(clf, images, labels);
+  const quality = await qualityFigures(clf, images, labels, model.dataset ?? 'mnist');
   if (args.has('json')) {
     console.log(JSON.stringify({
       command, checkpoint: ckPath, weights: model.ema ? 'ema' : 'raw', sampler, steps, guidance, perClass, seed,
-      ...(sampler === 'ddim' ? { eta } : {}), classifier: clfPath, samplingSeconds: +seconds.toFixed(1), ...table,
+      ...(sampler === 'ddim' ? { eta } : {}), classifier: clfPath, samplingSeconds: +seconds.toFixed(1), ...table, quality,
     }, null, 2));
   } else {
     console.log(`${ckPath}: ${steps} ${sampler} steps, guidance ${guidance}, seed ${seed}, ${perClass} per class (${seconds.toFixed(0)} s); classifier ${clfPath}`);
     console.log(formatClassTable(table));
+    console.log(formatQuality(quality));
   }
 };
 

@@ -24,8 +24,9 @@ import { configFromArgs, flagHelp, type TrainConfig } from '../src/train/config.
 import { network, type Weights } from '../src/train/network.ts';
 import { batchAt, batchesPerEpoch, dropLabels, scaleImages } from '../src/train/data.ts';
 import { emaDecayAt, emaUpdate, trainStep } from '../src/train/step.ts';
+import { learningRateAt, type LrSchedule } from '../src/train/lr.ts';
 import { loadCheckpoint, type RunState, saveCheckpoint } from '../src/train/checkpoint.ts';
-import { generate } from '../src/train/generate.ts';
+import { drawImages } from '../src/train/generate.ts';
 import { progressWriter, renderProgress } from './lib/progress.ts';
 
 const die = (msg: string): never => {
@@ -34,7 +35,7 @@ const die = (msg: string): never => {
 };
 
 /** Fields a resumed run may not change: the loss sequence after resume must equal an uninterrupted run's. */
-const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageFolder', 'imageSize', 'lr', 'ema', 'objective', 'minSnr', 'condDrop'];
+const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageFolder', 'imageSize', 'lr', 'warmup', 'lrDecay', 'ema', 'objective', 'minSnr', 'condDrop'];
 
 /**
  * The training loop runs in a worker thread so that the main thread stays free to take Ctrl-C at
@@ -55,7 +56,9 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
   if (resumed) {
     const again = configFromArgs(argv.filter((a, i) => a !== '--resume' && argv[i - 1] !== '--resume' && !a.startsWith('--resume=')), { ...resumed.config, out: resumeDir as string });
     if (E.isLeft(again)) return die(again.left.message);
-    const changed = frozenOnResume.filter((k) => JSON.stringify(again.right.config[k]) !== JSON.stringify(resumed.config[k]));
+    // a decaying rate is a function of the run's length: that length is frozen too
+    const frozen = resumed.config.lrDecay === 'constant' ? frozenOnResume : [...frozenOnResume, 'steps' as const, 'epochs' as const];
+    const changed = frozen.filter((k) => JSON.stringify(again.right.config[k]) !== JSON.stringify(resumed.config[k]));
     if (changed.length > 0) return die(`--resume continues the saved run exactly; these settings cannot change: ${changed.join(', ')}`);
     cfg = again.right.config;
   }
@@ -79,6 +82,7 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
   const root = makeKey(cfg.seed);
   const [initKey, dataKey, trainKey, sampleKey, labelKey] = split(root, 5);
   const opt = adam({ lr: cfg.lr });
+  const lrSchedule: LrSchedule = { lr: cfg.lr, warmup: cfg.warmup, decay: cfg.lrDecay, minRatio: 0.05, total: totalSteps };
   let weights: Weights;
   let optState: AdamState;
   let ema: Weights | null;
@@ -113,12 +117,14 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
     });
   };
   const sampleGrid = async (file: string): Promise<void> => {
-    const g = generate(net, ema ?? weights, schedule, cfg.sampleCount, cfg.imageSize, sampleKey, {
-      numSteps: cfg.sampleSteps, clip: true, prediction: cfg.objective,
+    if (cfg.sampleCount === 0) return;
+    const conditional = net.numClasses > 0;
+    const images = drawImages(net, ema ?? weights, schedule, cfg.imageSize, sampleKey, {
+      n: cfg.sampleCount, sampler: cfg.sampler, steps: cfg.sampleSteps, clip: true, prediction: cfg.objective,
       // a class-conditional net draws rows of digits 0, 1, 2, … with guidance scale 3
-      ...(net.numClasses > 0 ? { labels: Float32Array.from({ length: cfg.sampleCount }, (_, i) => Math.floor(i / 8) % net.numClasses), guidance: 3 } : {}),
+      ...(conditional ? { labels: Float32Array.from({ length: cfg.sampleCount }, (_, i) => Math.floor(i / 8) % net.numClasses), guidance: 3 } : {}),
     });
-    const img = makeGrid(g.images, cfg.sampleCount, net.channels, cfg.imageSize, cfg.imageSize, { nrow: net.numClasses > 0 ? 8 : Math.ceil(Math.sqrt(cfg.sampleCount)) });
+    const img = makeGrid(images, cfg.sampleCount, net.channels, cfg.imageSize, cfg.imageSize, { nrow: conditional ? 8 : Math.ceil(Math.sqrt(cfg.sampleCount)) });
     const r = await writeFileAtomic(join(cfg.out, file), await encodePng(img.data, img.width, img.height))();
     if (E.isLeft(r)) throw r.left;
   };
@@ -145,7 +151,7 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
       const labels = net.numClasses > 0
         ? tensor(dropLabels(batch.labels, fold(labelKey, step), cfg.condDrop, net.numClasses))
         : undefined;
-      const r = trainStep(net, schedule, opt, weights, optState, x0, fold(trainKey, step), { objective: cfg.objective, minSnr: cfg.minSnr, labels });
+      const r = trainStep(net, schedule, adam({ lr: learningRateAt(lrSchedule, step) }), weights, optState, x0, fold(trainKey, step), { objective: cfg.objective, minSnr: cfg.minSnr, labels });
       const e = ema ? emaUpdate(ema, r.weights, emaDecayAt(cfg.ema, step)) : null;
       return { ...r, ema: e };
     });
@@ -191,7 +197,7 @@ const train = async (argv: readonly string[], stopRequested: () => boolean): Pro
   const curve = plotLossCurve(run.losses, { logY: true });
   writeFileSync(join(cfg.out, 'loss.png'), await encodePng(curve.data, curve.width, curve.height));
   await sampleGrid('samples.png');
-  progress.log(`done: ${run.step} steps in ${run.elapsedSec.toFixed(0)} s; final smoothed loss ${smooth.toFixed(4)}; wrote ${cfg.out}/samples.png, loss.png, metrics.jsonl and checkpoints/`);
+  progress.log(`done: ${run.step} steps in ${run.elapsedSec.toFixed(0)} s; final smoothed loss ${smooth.toFixed(4)}; wrote ${cfg.out}/${cfg.sampleCount > 0 ? 'samples.png, ' : ''}loss.png, metrics.jsonl and checkpoints/`);
 };
 
 /** The training images: an IDX dataset, or the image folder read at the run's size and channels. */

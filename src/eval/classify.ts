@@ -15,7 +15,7 @@ import { readBytes, writeFileAtomic } from '../io/files.ts';
 import type { FileError } from '../io/errors.ts';
 import { stateDict } from '../layers/state-dict.ts';
 import {
-  classifier, type ClassifierConfig, type ClassifierParams, decodeClassifierConfig, loadClassifierStateDict,
+  classifierFeatures, classifierHead, type ClassifierConfig, type ClassifierParams, decodeClassifierConfig, loadClassifierStateDict,
 } from '../layers/classifier.ts';
 import { entriesToSafetensors, safetensorsToEntries } from '../train/checkpoint.ts';
 
@@ -79,6 +79,8 @@ export interface Classified {
   /** softmax probabilities [n, numClasses], row-major */
   readonly probs: Float32Array;
   readonly numClasses: number;
+  /** the penultimate layer [n, hidden], row-major: what the Fréchet distance compares */
+  readonly features: Float32Array;
 }
 
 /**
@@ -90,22 +92,25 @@ export const classify = (clf: Classifier, images: Float32Array, batch = 256): Cl
   const per = inChannels * imageSize * imageSize;
   const n = images.length / per;
   if (!Number.isInteger(n)) throw new RangeError(`classify: ${images.length} values are not a whole number of [${inChannels}, ${imageSize}, ${imageSize}] images`);
+  const { hidden } = clf.config;
   const probs = new Float32Array(n * numClasses);
+  const features = new Float32Array(n * hidden);
   for (let start = 0; start < n; start += batch) {
     const b = Math.min(batch, n - start);
-    const p = tidy(() => {
+    tidy(() => {
       const pixels = images.slice(start * per, (start + b) * per).map((v) => Math.min(1, Math.max(-1, v)));
       const x = tensor(pixels, [b, inChannels, imageSize, imageSize]);
-      return toFloat32(softmax(classifier(clf.params, clf.config, x), 1));
+      const f = classifierFeatures(clf.params, clf.config, x);
+      probs.set(toFloat32(softmax(classifierHead(clf.params, clf.config, f), 1)), start * numClasses);
+      features.set(toFloat32(f), start * hidden);
     });
-    probs.set(p, start * numClasses);
   }
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const row = probs.subarray(i * numClasses, (i + 1) * numClasses);
     labels[i] = row.indexOf(Math.max(...row));
   }
-  return { labels, probs, numClasses };
+  return { labels, probs, numClasses, features };
 };
 
 // ---- scoring ----------------------------------------------------------------------------------

@@ -3,19 +3,15 @@
  * class (a row per class, as sample.ts's `--class all` lays them out), let the yardstick classifier
  * read them, and count per requested class how many it recognises.
  */
+import * as E from 'fp-ts/lib/Either.js';
 import type { Key } from '../tensor/random.ts';
-import { dispose, type Tensor, toFloat32 } from '../tensor/tensor.ts';
-import { tensor } from '../ops/create.ts';
-import { guidedModel } from '../ddpm/guidance.ts';
-import type { Denoiser } from '../ddpm/loss.ts';
 import type { Objective } from '../ddpm/objectives.ts';
 import type { Schedule } from '../ddpm/schedule.ts';
-import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../ddpm/samplers/index.ts';
+import { drawImages, type SamplerName } from '../train/generate.ts';
 import type { Network, Weights } from '../train/network.ts';
 import { accuracyByClass, type Classified, type ClassTable, type Classifier, classify } from './classify.ts';
 
-export const samplerNames = ['ddpm', 'ddim', 'dpmpp2m'] as const;
-export type SamplerName = (typeof samplerNames)[number];
+export { samplerNames, type SamplerName } from '../train/generate.ts';
 
 export interface CondSampleOptions {
   /** images per class */
@@ -40,9 +36,22 @@ export const rowLabels = (numClasses: number, perClass: number): Float32Array =>
   Float32Array.from({ length: numClasses * perClass }, (_, i) => Math.floor(i / perClass));
 
 /**
+ * The wanted class of each of n images from the command line: "rows" (n/numClasses of class 0,
+ * then of class 1, …: a grid with a row per class) or one class per image, comma-separated.
+ */
+export const labelsFromSpec = (spec: string, n: number, numClasses: number): E.Either<string, Float32Array> => {
+  if (spec === 'rows') {
+    return n % numClasses === 0 ? E.right(rowLabels(numClasses, n / numClasses)) : E.left(`rows: ${n} images do not split into ${numClasses} equal rows`);
+  }
+  const labels = spec.split(',').map((c) => (c.trim() === '' ? NaN : Number(c)));
+  if (labels.length !== n) return E.left(`${labels.length} labels for ${n} images`);
+  const bad = labels.findIndex((c) => !Number.isInteger(c) || c < 0 || c >= numClasses);
+  return bad >= 0 ? E.left(`"${spec.split(',')[bad]}" is not a class (0 … ${numClasses - 1})`) : E.right(Float32Array.from(labels));
+};
+
+/**
  * perClass × numClasses images [n, C, size, size] from a class-conditional network, a row per
- * class. With w = 1 the conditional prediction is the guided one exactly (see guidance.ts), so the
- * network runs on the plain batch instead of the doubled one.
+ * class (drawImages with the row labels).
  */
 export const sampleByClass = (
   net: Network, weights: Weights, schedule: Schedule, size: number, key: Key, opts: CondSampleOptions,
@@ -50,22 +59,7 @@ export const sampleByClass = (
   if (net.numClasses === 0) throw new Error('sampleByClass: the network is not class-conditional (numClasses = 0)');
   if (!Number.isInteger(opts.perClass) || opts.perClass < 1) throw new RangeError(`sampleByClass: perClass must be a positive integer, got ${opts.perClass}`);
   const labels = rowLabels(net.numClasses, opts.perClass);
-  const n = labels.length;
-  const labelTensor = tensor(labels);
-  const conditional = (x: Tensor, t: Tensor, l: Tensor): Tensor => net.apply(weights, x, t, { training: false, labels: l }).y;
-  const model: Denoiser = opts.guidance === 1
-    ? (x, t) => conditional(x, t, labelTensor)
-    : guidedModel(conditional, labelTensor, net.numClasses, opts.guidance);
-  const onStep = opts.onStep;
-  const common = { clip: opts.clip ?? true, prediction: opts.prediction ?? 'eps', steps: opts.steps, onStep: onStep && ((t: number) => onStep(t)) };
-  const shape = [n, net.channels, size, size];
-  const x0 = opts.sampler === 'ddim' ? runSampler(ddimSampler, model, schedule, shape, key, { ...common, eta: opts.eta ?? 0 })
-    : opts.sampler === 'dpmpp2m' ? runSampler(dpmpp2mSampler, model, schedule, shape, key, common)
-    : runSampler(ddpmSampler, model, schedule, shape, key, common);
-  const images = toFloat32(x0);
-  dispose(x0);
-  dispose(labelTensor);
-  return { images, labels };
+  return { images: drawImages(net, weights, schedule, size, key, { ...opts, n: labels.length, labels }), labels };
 };
 
 export interface CondEvaluation {

@@ -86,13 +86,24 @@ export const loadClassifierStateDict = (
 
 // ---- forward ----------------------------------------------------------------------------------
 
-/** x [B, inChannels, imageSize, imageSize] in [−1, 1] → logits [B, numClasses]. */
-export const classifier = (p: ClassifierParams, cfg: ClassifierConfig, x: Tensor): Tensor => {
+/**
+ * x [B, inChannels, imageSize, imageSize] in [−1, 1] → the penultimate layer [B, hidden] (after its
+ * ReLU): the features the Fréchet distance of src/eval compares.
+ */
+export const classifierFeatures = (p: ClassifierParams, cfg: ClassifierConfig, x: Tensor): Tensor => {
   const [, c, h, w] = x.shape;
   if (x.shape.length !== 4 || c !== cfg.inChannels || h !== cfg.imageSize || w !== cfg.imageSize) {
     throw new ShapeError('classifier', [x.shape], `expected images [B, ${cfg.inChannels}, ${cfg.imageSize}, ${cfg.imageSize}]`);
   }
   const l = plan(cfg);
-  const features = l.convs.reduce((h, conv, i) => ops.maxPool2d(ops.relu(conv2d(p.convs[i], conv, h)), { kernel: 2 }), x);
-  return linear(p.head, l.head, ops.relu(linear(p.fc, l.fc, ops.flatten(features))));
+  const maps = l.convs.reduce((h, conv, i) => ops.maxPool2d(ops.relu(conv2d(p.convs[i], conv, h)), { kernel: 2 }), x);
+  return ops.relu(linear(p.fc, l.fc, ops.flatten(maps)));
 };
+
+/** Penultimate features [B, hidden] → logits [B, numClasses]. */
+export const classifierHead = (p: ClassifierParams, cfg: ClassifierConfig, features: Tensor): Tensor =>
+  linear(p.head, plan(cfg).head, features);
+
+/** x [B, inChannels, imageSize, imageSize] in [−1, 1] → logits [B, numClasses]. */
+export const classifier = (p: ClassifierParams, cfg: ClassifierConfig, x: Tensor): Tensor =>
+  classifierHead(p, cfg, classifierFeatures(p, cfg, x));

@@ -12,6 +12,7 @@ import { ScheduleConfig } from '../ddpm/schedule.ts';
 import { namedNetworks, NetworkConfig, networkChannels, withChannels } from './network.ts';
 import { NonNegativeInt, PositiveInt } from '../layers/config.ts';
 import type { UnetConfig } from '../layers/unet.ts';
+import { samplerNames } from './generate.ts';
 
 const PositiveNumber = numberWhere('PositiveNumber', 'a finite number > 0', (n) => Number.isFinite(n) && n > 0);
 const UnitInterval = numberWhere('UnitInterval', 'a number in [0, 1)', (n) => n >= 0 && n < 1);
@@ -37,6 +38,10 @@ export const TrainConfig = t.exact(t.type({
   steps: t.union([PositiveInt, t.null]),
   batch: PositiveInt,
   lr: PositiveNumber,
+  /** optimizer steps of linear learning-rate warm-up (0: none) */
+  warmup: NonNegativeInt,
+  /** after warm-up: a constant rate, or a half-cosine decay to lr/20 at the last step */
+  lrDecay: oneOf('learning-rate decay', ['constant', 'cosine'] as const),
   /** what the network predicts: the noise ε, the clean image x0, or v = √ᾱ·ε − √(1−ᾱ)·x0 */
   objective: oneOf('objective', ['eps', 'x0', 'v'] as const),
   /** min-SNR-γ loss weighting with this γ (0: off, the plain MSE) */
@@ -55,9 +60,11 @@ export const TrainConfig = t.exact(t.type({
   checkpointEvery: NonNegativeInt,
   /** save a sample grid every N steps (0: only at the end) */
   sampleEvery: NonNegativeInt,
-  /** images in each sample grid */
-  sampleCount: PositiveInt,
-  /** ancestral steps used for the grids (≤ T; fewer is faster, evenly respaced) */
+  /** images in each sample grid (0: no grids, not even the final one) */
+  sampleCount: NonNegativeInt,
+  /** the sampler that draws the grids */
+  sampler: oneOf('sampler', samplerNames),
+  /** sampling steps used for the grids (≤ T; fewer is faster, evenly respaced) */
   sampleSteps: PositiveInt,
 }), 'TrainConfig');
 export type TrainConfig = t.TypeOf<typeof TrainConfig>;
@@ -65,6 +72,7 @@ export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 const common = {
   dataset: 'mnist' as const, dataDir: null, imageFolder: null, seed: 0, backend: 'fast', logEvery: 10,
   checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null, objective: 'eps' as const, minSnr: 0, condDrop: 0.1,
+  warmup: 0, lrDecay: 'constant' as const, sampler: 'ddpm' as const,
 };
 
 /**
@@ -118,6 +126,8 @@ export const flagHelp: readonly (readonly [string, string])[] = [
   ['--steps N', 'optimizer steps in total'],
   ['--batch N', 'batch size'],
   ['--lr X', 'Adam learning rate'],
+  ['--warmup N', 'optimizer steps of linear learning-rate warm-up (0 = none)'],
+  ['--lr-decay KIND', 'constant | cosine (to lr/20 at the last step)'],
   ['--ema D', 'EMA decay of the weights (0 = off)'],
   ['--objective eps|x0|v', 'what the network predicts (default eps)'],
   ['--min-snr G', 'min-SNR-γ loss weighting (0 = off)'],
@@ -128,8 +138,9 @@ export const flagHelp: readonly (readonly [string, string])[] = [
   ['--log-every N', 'steps between metrics lines'],
   ['--checkpoint-every N', 'steps between checkpoints (0: end and Ctrl-C only)'],
   ['--sample-every N', 'steps between sample grids (0: end only)'],
-  ['--sample-count N', 'images per grid'],
-  ['--sample-steps N', 'ancestral steps for the grids'],
+  ['--sample-count N', 'images per grid (0: no grids)'],
+  ['--sampler NAME', `the grids' sampler: ${samplerNames.join(' | ')}`],
+  ['--sample-steps N', 'sampling steps for the grids'],
   ['--resume DIR', 'continue the run saved in DIR exactly where it stopped'],
 ];
 
@@ -137,9 +148,10 @@ export const flagHelp: readonly (readonly [string, string])[] = [
 const simpleFlags: Readonly<Record<string, readonly [keyof TrainConfig, 'number' | 'string' | 'nullableNumber']>> = {
   dataset: ['dataset', 'string'], 'data-dir': ['dataDir', 'string'], 'image-folder': ['imageFolder', 'string'], 'image-size': ['imageSize', 'number'],
   epochs: ['epochs', 'number'], steps: ['steps', 'nullableNumber'], batch: ['batch', 'number'], lr: ['lr', 'number'],
+  warmup: ['warmup', 'number'], 'lr-decay': ['lrDecay', 'string'],
   ema: ['ema', 'number'], objective: ['objective', 'string'], 'min-snr': ['minSnr', 'number'], 'cond-drop': ['condDrop', 'number'], seed: ['seed', 'number'], backend: ['backend', 'string'], out: ['out', 'string'],
   'log-every': ['logEvery', 'number'], 'checkpoint-every': ['checkpointEvery', 'number'], 'sample-every': ['sampleEvery', 'number'],
-  'sample-count': ['sampleCount', 'number'], 'sample-steps': ['sampleSteps', 'number'],
+  'sample-count': ['sampleCount', 'number'], 'sample-steps': ['sampleSteps', 'number'], sampler: ['sampler', 'string'],
 };
 
 export interface ParsedArgs {
@@ -265,7 +277,7 @@ const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainConfig> =>
 };
 
 /** Fields added after a config format was first written, with the value older runs implicitly had. */
-export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null } as const;
+export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null, warmup: 0, lrDecay: 'constant', sampler: 'ddpm' } as const;
 
 /** A saved config (config.json) with any field it predates filled in, then validated. */
 export const decodeSavedConfig = (what: string, u: unknown): E.Either<FormatError, TrainConfig> =>

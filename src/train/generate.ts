@@ -1,54 +1,71 @@
-/** Drawing images from a trained network: the ancestral loop with the network in eval mode. */
-import type { Key } from '../tensor/random.ts';
-import { dispose, type Tensor, tidy, toFloat32 } from '../tensor/tensor.ts';
-import { ddpmSampler, runSampler } from '../ddpm/samplers/index.ts';
-import type { Objective } from '../ddpm/objectives.ts';
-import { guidedModel } from '../ddpm/guidance.ts';
+/** Drawing images from a trained network with any of the samplers, the network in eval mode, a batch at a time. */
+import { fold, type Key } from '../tensor/random.ts';
+import { dispose, type Tensor, toFloat32 } from '../tensor/tensor.ts';
 import { tensor } from '../ops/create.ts';
+import { guidedModel } from '../ddpm/guidance.ts';
+import type { Denoiser } from '../ddpm/loss.ts';
+import type { Objective } from '../ddpm/objectives.ts';
 import type { Schedule } from '../ddpm/schedule.ts';
+import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../ddpm/samplers/index.ts';
 import type { Network, Weights } from './network.ts';
 
-export interface Generated {
-  /** [n, channels, size, size] in (about) [-1, 1] */
-  readonly images: Float32Array;
-  /** x_t at the requested timesteps, as host arrays */
-  readonly trajectory: ReadonlyMap<number, Float32Array>;
-}
+export const samplerNames = ['ddpm', 'ddim', 'dpmpp2m'] as const;
+export type SamplerName = (typeof samplerNames)[number];
 
-export interface GenerateOptions {
-  /** ancestral steps (default T; fewer are respaced) */
-  readonly numSteps?: number;
+export interface DrawOptions {
+  readonly n: number;
+  /** images per sampling batch (default: all n at once); batch b draws with fold(key, b) unless there is one batch */
+  readonly batch?: number;
+  readonly sampler: SamplerName;
+  /** sampling steps (default all T) */
+  readonly steps?: number;
+  /** DDIM's η (default 0) */
+  readonly eta?: number;
+  /** clip x̂_0 to [−1, 1] at each step (default true) */
   readonly clip?: boolean;
   /** what the network predicts (default eps) */
   readonly prediction?: Objective;
-  /** timesteps whose x_t to return */
-  readonly keepTrajectory?: readonly number[];
-  /** class labels [n] for a class-conditional network, with the guidance scale (1: none; see guidedModel) */
+  /** class labels [n] for a class-conditional network */
   readonly labels?: Float32Array;
+  /** classifier-free guidance scale w with labels (1: the conditional model alone; default 1) */
   readonly guidance?: number;
+  /** called after each sampling step with the timestep just visited and the batch index */
+  readonly onStep?: (t: number, batch: number) => void;
 }
 
-/** Ancestral DDPM sampling of n images (the sampler contract of src/ddpm/samplers). */
-export const generate = (
-  net: Network, weights: Weights, schedule: Schedule, n: number, size: number, key: Key,
-  opts: GenerateOptions = {},
-): Generated => {
-  const plain = (x: Tensor, t: Tensor): Tensor => net.apply(weights, x, t, { training: false }).y;
-  const model = opts.labels
-    ? guidedModel((x, t, labels) => net.apply(weights, x, t, { training: false, labels }).y, tensor(opts.labels), net.numClasses, opts.guidance ?? 1)
-    : plain;
-  const wanted = new Set(opts.keepTrajectory ?? []);
-  const trajectory = new Map<number, Float32Array>();
-  const x0 = runSampler(ddpmSampler, model, schedule, [n, net.channels, size, size], key, {
-    steps: opts.numSteps, clip: opts.clip, prediction: opts.prediction,
-    onStep: (t, xt) => {
-      if (wanted.has(t)) trajectory.set(t, toFloat32(xt));
-    },
-  });
-  const images = toFloat32(x0);
-  dispose(x0);
-  return { images, trajectory };
+/**
+ * n images [n, C, size, size] from a network with any sampler, `batch` at a time. With w = 1 the
+ * conditional prediction is the guided one exactly (see guidance.ts), so the network runs on the
+ * plain batch instead of the doubled one.
+ */
+export const drawImages = (net: Network, weights: Weights, schedule: Schedule, size: number, key: Key, opts: DrawOptions): Float32Array => {
+  const { n } = opts;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`drawImages: n must be a positive integer, got ${n}`);
+  if (opts.labels !== undefined && opts.labels.length !== n) throw new RangeError(`drawImages: ${opts.labels.length} labels for ${n} images`);
+  if (opts.labels !== undefined && net.numClasses === 0) throw new Error('drawImages: labels given, but the network is not class-conditional');
+  const batch = Math.min(n, opts.batch ?? n);
+  const batches = Math.ceil(n / batch);
+  const per = net.channels * size * size;
+  const images = new Float32Array(n * per);
+  for (let b = 0; b < batches; b++) {
+    const from = b * batch;
+    const count = Math.min(batch, n - from);
+    const labelTensor = opts.labels && tensor(opts.labels.subarray(from, from + count));
+    const conditional = (x: Tensor, t: Tensor, l: Tensor): Tensor => net.apply(weights, x, t, { training: false, labels: l }).y;
+    const guidance = opts.guidance ?? 1;
+    const model: Denoiser = labelTensor === undefined ? (x, t) => net.apply(weights, x, t, { training: false }).y
+      : guidance === 1 ? (x, t) => conditional(x, t, labelTensor)
+      : guidedModel(conditional, labelTensor, net.numClasses, guidance);
+    const onStep = opts.onStep;
+    const common = { clip: opts.clip ?? true, prediction: opts.prediction ?? 'eps', steps: opts.steps, onStep: onStep && ((t: number) => onStep(t, b)) };
+    const shape = [count, net.channels, size, size];
+    const k = batches === 1 ? key : fold(key, b);
+    const x0 = opts.sampler === 'ddim' ? runSampler(ddimSampler, model, schedule, shape, k, { ...common, eta: opts.eta ?? 0 })
+      : opts.sampler === 'dpmpp2m' ? runSampler(dpmpp2mSampler, model, schedule, shape, k, common)
+      : runSampler(ddpmSampler, model, schedule, shape, k, common);
+    images.set(toFloat32(x0), from * per);
+    dispose(x0);
+    if (labelTensor) dispose(labelTensor);
+  }
+  return images;
 };
-
-/** `generate` in a scope, so nothing it makes on the backend outlives it. */
-export const generateTidy = (...args: Parameters<typeof generate>): Generated => tidy(() => generate(...args));

@@ -8,11 +8,14 @@
  * 12 steps after 2 warm-up steps), and steps = budget / seconds per step, so each run is an
  * ordinary, reproducible `scripts/train.ts --steps N` run whose learning-rate decay ends on time.
  *
+ * A run folder that already holds a finished run is scored again instead of retrained (so a
+ * changed sampler or a crashed bench costs no training); --retrain trains it anew.
+ *
  * Flags: --recipes a,b (default all) --budgets 5,10,20 (minutes) --n 1000 (samples scored)
  *        --out runs/quality (run folders) --render (only rewrite the docs from docs/quality.json)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { setBackend } from '../src/tensor/engine.ts';
@@ -56,6 +59,7 @@ const budgets = (flag('budgets') ?? '5,10,20').split(',').map(Number);
 if (budgets.some((b) => !(b > 0))) die('--budgets: expected minutes > 0, e.g. 5,10,20');
 const n = Number(flag('n') ?? 1000);
 const outRoot = flag('out') ?? 'runs/quality';
+const retrain = args.includes('--retrain');
 
 /** Seconds per training step of a config on the fast backend: the median of 12 after 2 warm-up steps. */
 const secondsPerStep = (cfg: TrainConfig): number => {
@@ -75,6 +79,9 @@ const secondsPerStep = (cfg: TrainConfig): number => {
   return times.sort((a, b) => a - b)[times.length >> 1];
 };
 
+const lastMetrics = (dir: string): { step: number; elapsedSec: number } =>
+  JSON.parse(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').pop() as string) as { step: number; elapsedSec: number };
+
 const tsx = (script: string, argv: readonly string[]): string => {
   const r = spawnSync('node_modules/.bin/tsx', [script, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
   if (r.status !== 0) die(`${script} ${argv.join(' ')} failed with status ${r.status}`);
@@ -86,15 +93,26 @@ for (const recipe of recipes) {
   const parsed = configFromArgs(recipe.train);
   if (E.isLeft(parsed)) die(`recipe ${recipe.name}: ${parsed.left.message}`);
   const cfg = (parsed as E.Right<{ config: TrainConfig }>).right.config;
-  const perStep = secondsPerStep(cfg);
-  console.error(`${recipe.name}: ${perStep.toFixed(3)} s per step of batch ${cfg.batch} (${(cfg.batch / perStep).toFixed(0)} images/s)`);
+  let perStep: number | null = null;
   for (const minutes of budgets) {
-    const steps = Math.max(1, Math.round((minutes * 60) / perStep));
     const out = join(outRoot, `${recipe.name}-${minutes}m`);
-    console.error(`${recipe.name}, ${minutes} min: ${steps} steps → ${out}`);
-    tsx('scripts/train.ts', [...recipe.train, '--steps', String(steps), '--sample-count', '0', '--checkpoint-every', '0', '--out', out]);
-    const last = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').pop() as string;
-    const trained = (JSON.parse(last) as { elapsedSec: number }).elapsedSec;
+    // a finished run is scored again, not retrained (unless --retrain): a changed sampler or a crashed bench costs no training
+    const finished = !retrain && existsSync(join(out, 'latest.json')) && existsSync(join(out, 'metrics.jsonl'));
+    let steps: number;
+    if (finished) {
+      steps = lastMetrics(out).step;
+      console.error(`${recipe.name}, ${minutes} min: ${out} has finished ${steps} steps; scoring it again`);
+    } else {
+      if (perStep === null) {
+        perStep = secondsPerStep(cfg);
+        console.error(`${recipe.name}: ${perStep.toFixed(3)} s per step of batch ${cfg.batch} (${(cfg.batch / perStep).toFixed(0)} images/s)`);
+      }
+      steps = Math.max(1, Math.round((minutes * 60) / perStep));
+      console.error(`${recipe.name}, ${minutes} min: ${steps} steps → ${out}`);
+      rmSync(out, { recursive: true, force: true });
+      tsx('scripts/train.ts', [...recipe.train, '--steps', String(steps), '--sample-count', '0', '--checkpoint-every', '0', '--out', out]);
+    }
+    const trained = lastMetrics(out).elapsedSec;
     const evalArgs = ['--checkpoint', out, '--n', String(n), '--sampler', recipe.sampler, '--steps', String(recipe.sampleSteps)];
     const q = JSON.parse(tsx('scripts/eval.ts', evalArgs)) as Record<string, unknown> & { floor: { fd: number } };
     const point: QualityPoint = {

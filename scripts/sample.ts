@@ -1,11 +1,12 @@
 /**
- * Draws images from a trained model: `npx tsx scripts/sample.ts --checkpoint runs/quick --out samples.png`.
+ * Draws images from a trained model: `npx tsx scripts/sample.ts --checkpoint runs/quick --out samples.png`
+ * (without --checkpoint: the shipped model in assets/).
  * `--help` lists the flags. A checkpoint is a run folder, a checkpoint folder, or a bare
  * `.safetensors` file (PyTorch names; with a config.json beside it, or `--network NAME`, in which
  * case the reference preset's diffusion settings apply: linear β, T = 1000, ε-prediction).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { extname, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { setBackend } from '../src/tensor/engine.ts';
 import { key as makeKey } from '../src/tensor/random.ts';
@@ -19,10 +20,11 @@ import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../src/ddp
 import { dispose, type Tensor, toFloat32 } from '../src/tensor/tensor.ts';
 import { guidedModel } from '../src/ddpm/guidance.ts';
 import { parseArgs } from './lib/args.ts';
-import { loadDiffusionModel } from './lib/checkpoint-model.ts';
+import { loadDiffusionModel, shippedModels } from './lib/checkpoint-model.ts';
 
 const help = `Usage: npx tsx scripts/sample.ts --checkpoint DIR|FILE [flags]
-  --checkpoint DIR|FILE   run folder, checkpoint folder, or a .safetensors weights file
+  --checkpoint DIR|FILE   run folder, checkpoint folder, or a .safetensors weights file (default: the
+                          shipped model, assets/ddpm-mnist, or with --class assets/ddpm-mnist-cond)
   --network NAME          for a bare weights file without config.json: ${Object.keys(namedNetworks).join(', ')}
   --n N                   number of images (default 64)
   --seed N                PRNG seed (default 0)
@@ -47,7 +49,8 @@ const main = async (): Promise<void> => {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) return void console.log(help);
   const args = parseArgs(argv, ['no-ema', 'clip', 'no-clip'], ['checkpoint', 'network', 'n', 'seed', 'sampler', 'eta', 'class', 'guidance', 'steps', 'noise', 'out', 'trajectory', 'backend']);
-  const ckPath = args.get('checkpoint') ?? die('--checkpoint is required (see --help)');
+  const shipped = relative(process.cwd(), shippedModels[args.get('class') !== undefined ? 'mnist-cond' : 'mnist']);
+  const ckPath = args.get('checkpoint') ?? (existsSync(shipped) ? shipped : die(`no --checkpoint given, and the shipped model ${shipped} is not in this copy: pass --checkpoint (a run folder of scripts/train.ts)`));
   const samplerName = args.get('sampler') ?? 'ddpm';
   if (!['ddpm', 'ddim', 'dpmpp2m'].includes(samplerName)) die(`--sampler ${samplerName}: expected ddpm, ddim or dpmpp2m`);
   const backend = args.get('backend');
@@ -59,12 +62,16 @@ const main = async (): Promise<void> => {
   const seed = args.number('seed', 0);
   const key = makeKey(seed);
   const out = args.get('out') ?? 'samples.png';
+  if (!['.png', '.npy'].includes(extname(out).toLowerCase())) die(`--out ${out}: expected a .png (grid) or .npy (array) file name`);
+  const trajectoryOut = args.get('trajectory');
+  if (trajectoryOut !== undefined && extname(trajectoryOut).toLowerCase() !== '.png') die(`--trajectory ${trajectoryOut}: expected a .png file name`);
   const clip = !args.has('no-clip');
 
   if (args.get('eta') !== undefined && samplerName !== 'ddim') die('--eta is a DDIM setting: add --sampler ddim');
   const samplerOpts = samplerName === 'ddim' ? { clip, prediction: objective, eta: args.number('eta', 0) } : { clip, prediction: objective };
   const sampler = samplerName === 'ddim' ? ddimSampler : samplerName === 'dpmpp2m' ? dpmpp2mSampler : ddpmSampler;
   let n = args.number('n', 64);
+  if (!Number.isInteger(n) || n < 1) die(`--n must be a positive integer, got ${n}`);
   let start: Tensor | undefined;
   const noisePath = args.get('noise');
   if (noisePath) {
@@ -115,7 +122,7 @@ const main = async (): Promise<void> => {
     writeFileSync(trajPath, await encodePng(grid.data, grid.width, grid.height));
     console.error(`wrote ${trajPath}: rows are samples, columns x_t at t = ${stages.join(', ')} and the final x_0`);
   }
-  const bytes = extname(out) === '.npy'
+  const bytes = extname(out).toLowerCase() === '.npy'
     ? encodeNpy(images, [n, net.channels, size, size])
     : await (async () => {
       const grid = makeGrid(images, n, net.channels, size, size, { nrow: 8 });

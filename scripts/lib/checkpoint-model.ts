@@ -6,12 +6,21 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import type { ScheduleConfig } from '../../src/ddpm/schedule.ts';
 import type { Objective } from '../../src/ddpm/objectives.ts';
 import { namedNetworks, network, type Network, type NetworkConfig, type Weights } from '../../src/train/network.ts';
 import { decodeSavedConfig, presets } from '../../src/train/config.ts';
 import { loadCheckpoint, loadWeights } from '../../src/train/checkpoint.ts';
+
+/** The models this repository ships (scripts/export-model.ts folders), for sampling without training first. */
+export const shippedModels = {
+  /** unconditional MNIST */
+  mnist: fileURLToPath(new URL('../../assets/ddpm-mnist/model.safetensors', import.meta.url)),
+  /** class-conditional MNIST (classifier-free guidance) */
+  'mnist-cond': fileURLToPath(new URL('../../assets/ddpm-mnist-cond/model.safetensors', import.meta.url)),
+} as const;
 
 export interface DiffusionModel {
   readonly net: Network;

@@ -33,8 +33,9 @@ class-conditional models, accuracy (share drawn as the class asked for) with a r
   --checkpoint DIR|FILE   a run folder, checkpoint folder or .safetensors file: sample, then score
   --network NAME          for a bare weights file without config.json (see sample.ts)
   --n N                   images to sample (default 1000; class-conditional: rounded down to a multiple of the classes)
-  --sampler NAME          ddpm | ddim | dpmpp2m (default dpmpp2m)
-  --steps N               sampling steps (default 50, at most T)
+  --sampler NAME          ddpm | ddim | dpmpp2m (default ddpm: ancestral sampling scored best on
+                          the small models here, see docs/QUALITY.md)
+  --steps N               sampling steps (default 100, at most T)
   --eta X                 DDIM's η (default 0)
   --guidance W            class-conditional models: classifier-free guidance scale (default 3)
   --seed N                PRNG seed of the samples and of the floor's real images (default 0)
@@ -132,10 +133,10 @@ const main = async (): Promise<void> => {
       return die(`${clfPath} reads ${clf.config.inChannels}×${clf.config.imageSize}² images, the model draws ${net.channels}×${size}²`);
     }
     const schedule = scheduleFromConfig(model.schedule);
-    const sampler = (args.get('sampler') ?? 'dpmpp2m') as SamplerName;
+    const sampler = (args.get('sampler') ?? 'ddpm') as SamplerName;
     if (!samplerNames.includes(sampler)) return die(`--sampler ${sampler}: expected ${samplerNames.join(', ')}`);
     if (args.get('eta') !== undefined && sampler !== 'ddim') return die('--eta is a DDIM setting: add --sampler ddim');
-    const steps = num('steps', Math.min(50, schedule.T), (x) => positiveInt(x) && x <= schedule.T, `an integer in [1, ${schedule.T}]`);
+    const steps = num('steps', Math.min(100, schedule.T), (x) => positiveInt(x) && x <= schedule.T, `an integer in [1, ${schedule.T}]`);
     let n = num('n', 1000, positiveInt, 'a positive integer');
     const batch = num('batch', 250, positiveInt, 'a positive integer');
     const guidance = num('guidance', 3, Number.isFinite, 'a number');

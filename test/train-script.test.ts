@@ -6,7 +6,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
+import { decodeSafetensors } from '../src/io/safetensors.ts';
 
 const tsx = join('node_modules', '.bin', 'tsx');
 const small = ['--preset', 'tiny', '--batch', '4', '--log-every', '1', '--sample-count', '4', '--sample-steps', '3'];
@@ -48,6 +50,33 @@ describe('scripts/train.ts', () => {
     const r = spawnSync(tsx, ['scripts/train.ts', '--resume', full, '--lr', '0.5'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/cannot change: lr/);
+  });
+
+  it('export-model writes float16 weights with the checkpoint\'s names, a config and a model card that sample.ts reads', () => {
+    const out = join(tmp(), 'model');
+    const r = spawnSync(tsx, ['scripts/export-model.ts', '--checkpoint', full, '--out', out, '--command', 'test'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const read = (path: string) => {
+      const d = decodeSafetensors(new Uint8Array(readFileSync(path)));
+      if (E.isLeft(d)) throw d.left;
+      return d.right.tensors;
+    };
+    const exported = read(join(out, 'model.safetensors'));
+    const latest = JSON.parse(readFileSync(join(full, 'latest.json'), 'utf8')) as { checkpoint: string };
+    const original = read(join(full, latest.checkpoint, 'model.safetensors'));
+    expect(Object.keys(exported)).toEqual(Object.keys(original));
+    for (const [name, e] of Object.entries(original)) {
+      const x = exported[name];
+      expect(x.shape, name).toEqual(e.shape);
+      if (e.dtype !== 'F32') continue;
+      expect(x.dtype, name).toBe('F16');
+      // each weight is the float32 value rounded to half precision (relative error ≤ 2⁻¹¹ in the normal range)
+      (e.data as Float32Array).forEach((v, i) => expect(Math.abs((x.data as Float32Array)[i] - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11 + 2 ** -24));
+    }
+    expect(readFileSync(join(out, 'MODEL_CARD.md'), 'utf8')).toMatch(/8 steps, 32 images seen/);
+    const s = spawnSync(tsx, ['scripts/sample.ts', '--checkpoint', join(out, 'model.safetensors'), '--n', '2', '--steps', '2', '--out', join(out, 's.npy')], { encoding: 'utf8', timeout: 120_000 });
+    expect(s.status, s.stderr).toBe(0);
+    expect(existsSync(join(out, 's.npy'))).toBe(true);
   });
 
   it('Ctrl-C saves a checkpoint and exits cleanly', { timeout: 300_000 }, async () => {

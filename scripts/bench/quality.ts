@@ -17,37 +17,43 @@ export const qualityRecipes: readonly QualityRecipe[] = [
   {
     name: 'old-quick',
     description: 'the default before the retune: tiny U-Net (118k), batch 32, constant Adam 2e-3, EMA 0.995, cosine T = 400, ε',
-    train: ['--preset', 'quick', '--network', 'tiny', '--batch', '32', '--lr', '2e-3', '--warmup', '0', '--lr-decay', 'constant', '--ema', '0.995', '--objective', 'eps'],
+    train: ['--preset', 'quick', '--network', 'tiny', '--batch', '32', '--lr', '2e-3', '--warmup', '0', '--lr-decay', 'constant', '--ema', '0.995', '--objective', 'eps', '--min-snr', '0'],
     sampler: 'ddpm', sampleSteps: 100,
   },
   {
     name: 'w24',
     description: 'U-Net base 24, levels [1, 2, 2] (attention at 7×7), 464k parameters; batch 32, Adam 2e-3 with 200 warm-up steps and cosine decay, EMA 0.999, cosine T = 400, ε',
-    train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":24,"channelMults":[1,2,2],"timeDim":96}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'eps'],
+    train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":24,"channelMults":[1,2,2],"timeDim":96}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'eps', '--min-snr', '0'],
     sampler: 'ddpm', sampleSteps: 100,
   },
   {
     name: 'w32',
     description: 'U-Net base 32, levels [1, 2, 2] (attention at 7×7), 822k parameters; batch 32, Adam 2e-3 with 200 warm-up steps and cosine decay, EMA 0.999, cosine T = 400, ε',
-    train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":32,"channelMults":[1,2,2],"timeDim":128}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'eps'],
+    train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":32,"channelMults":[1,2,2],"timeDim":128}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'eps', '--min-snr', '0'],
     sampler: 'ddpm', sampleSteps: 100,
   },
   {
     name: 't3',
     description: 'U-Net base 16, levels [1, 2, 2] (attention at 7×7), 208k parameters; batch 32, Adam 2e-3 with 200 warm-up steps and cosine decay, EMA 0.999, cosine T = 400, ε',
-    train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":16,"channelMults":[1,2,2],"timeDim":64}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'eps'],
+    train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":16,"channelMults":[1,2,2],"timeDim":64}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'eps', '--min-snr', '0'],
     sampler: 'ddpm', sampleSteps: 100,
   },
   {
     name: 'w24-v',
     description: 'w24 predicting v instead of ε',
-    train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":24,"channelMults":[1,2,2],"timeDim":96}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'v'],
+    train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":24,"channelMults":[1,2,2],"timeDim":96}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'v', '--min-snr', '0'],
     sampler: 'ddpm', sampleSteps: 100,
   },
   {
     name: 'w24-snr',
     description: 'w24 with min-SNR-5 loss weighting',
     train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":24,"channelMults":[1,2,2],"timeDim":96}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'eps', '--min-snr', '5'],
+    sampler: 'ddpm', sampleSteps: 100,
+  },
+  {
+    name: 'w24-v-snr',
+    description: 'w24 predicting v, with min-SNR-5 loss weighting',
+    train: ['--preset', 'quick', '--network', 'tiny', '--network-json', '{"baseChannels":24,"channelMults":[1,2,2],"timeDim":96}', '--batch', '32', '--lr', '2e-3', '--warmup', '200', '--lr-decay', 'cosine', '--ema', '0.999', '--objective', 'v', '--min-snr', '5'],
     sampler: 'ddpm', sampleSteps: 100,
   },
   {

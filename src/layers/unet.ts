@@ -77,6 +77,16 @@ export const tiny: UnetConfig = {
   ...mnist32, baseChannels: 16, channelMults: [1, 2], blocksPerLevel: 1, sinusoidalDim: 32, timeDim: 32,
 };
 
+/**
+ * The default preset's network, sized for the most readable digits per minute of CPU training:
+ * base 24, three levels (28, 14, 7) with one ResBlock each, attention only in the 7×7 middle, where
+ * 49 positions make it cheap: 464,257 parameters, faster per image than `tiny` (whose attention
+ * sits at 14×14) though four times its size.
+ */
+export const small: UnetConfig = {
+  ...mnist32, baseChannels: 24, channelMults: [1, 2, 2], blocksPerLevel: 1, sinusoidalDim: 32, timeDim: 96,
+};
+
 /** A config from JSON-like input: full, or overrides of mnist32's fields. */
 export const decodeUnetConfig: (u: unknown) => E.Either<FormatError, UnetConfig> = decodeConfig(UnetConfig, mnist32);
 

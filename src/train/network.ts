@@ -19,6 +19,7 @@ export type NetworkConfig = t.TypeOf<typeof NetworkConfig>;
 export const namedNetworks: Readonly<Record<string, NetworkConfig>> = {
   mnist32: { kind: 'unet', unet: L.mnist32 },
   mnist64: { kind: 'unet', unet: L.mnist64 },
+  small: { kind: 'unet', unet: L.small },
   tiny: { kind: 'unet', unet: L.tiny },
   seed: { kind: 'simple', simple: L.seed },
   seedTiny: { kind: 'simple', simple: L.seedTiny },

@@ -9,7 +9,8 @@
  * ordinary, reproducible `scripts/train.ts --steps N` run whose learning-rate decay ends on time.
  *
  * A run folder that already holds a finished run is scored again instead of retrained (so a
- * changed sampler or a crashed bench costs no training); --retrain trains it anew.
+ * changed sampler or a crashed bench costs no training); --retrain trains it anew. Scores are kept
+ * in the run folder's eval.json and reused while the sampler, steps and n are the same.
  *
  * Flags: --recipes a,b (default all) --budgets 5,10,20 (minutes) --n 1000 (samples scored)
  *        --out runs/quality (run folders) --render (only rewrite the docs from docs/quality.json)
@@ -114,7 +115,13 @@ for (const recipe of recipes) {
     }
     const trained = lastMetrics(out).elapsedSec;
     const evalArgs = ['--checkpoint', out, '--n', String(n), '--sampler', recipe.sampler, '--steps', String(recipe.sampleSteps)];
-    const q = JSON.parse(tsx('scripts/eval.ts', evalArgs)) as Record<string, unknown> & { floor: { fd: number } };
+    // the scores of this run with these settings, when eval.json in the run folder already has them
+    const cached = join(out, 'eval.json');
+    type Scores = Record<string, unknown> & { floor: { fd: number } };
+    const previous = existsSync(cached) ? JSON.parse(readFileSync(cached, 'utf8')) as Scores : null;
+    const same = previous !== null && previous.n === n && previous.sampler === recipe.sampler && previous.steps === recipe.sampleSteps && previous.seed === 0;
+    const q = same ? previous : JSON.parse(tsx('scripts/eval.ts', evalArgs)) as Scores;
+    if (!same) writeFileSync(cached, `${JSON.stringify(q, null, 2)}\n`);
     const point: QualityPoint = {
       recipe: recipe.name, budgetMinutes: minutes, steps, images: steps * cfg.batch, trainMinutes: +(trained / 60).toFixed(2),
       sampler: recipe.sampler, sampleSteps: recipe.sampleSteps, samplingSeconds: q.samplingSeconds as number,

@@ -6,21 +6,20 @@
  * prints, per requested class, how many it recognises. `--images FILE --labels rows|LIST` scores
  * images already drawn instead (a grid PNG such as the README's, or an NPY from sample.ts).
  */
-import { readFileSync } from 'node:fs';
 import { extname, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { setBackend } from '../src/tensor/engine.ts';
 import { fold, key as makeKey } from '../src/tensor/random.ts';
 import { scheduleFromConfig } from '../src/ddpm/schedule.ts';
-import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
-import { encodePng, makeGrid, readImageFile } from '../src/io/image.ts';
+import { encodeNpy } from '../src/io/npy.ts';
+import { encodePng, makeGrid } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
 import { type Classifier, loadClassifier, shippedClassifiers } from '../src/eval/classify.ts';
 import { formatClassTable, labelsFromSpec, sampleByClass, samplerNames, type SamplerName, scoreByClass } from '../src/eval/cond-eval.ts';
-import { gridCells } from '../src/eval/grid-cells.ts';
 import { FLOOR_STREAM, type QualityReport, qualityReport } from '../src/eval/quality.ts';
 import { loadFashionMnist, loadMnist } from '../src/io/mnist.ts';
 import { parseArgs } from './lib/args.ts';
+import { readImagesToScore } from './lib/read-images.ts';
 import { loadDiffusionModel } from './lib/checkpoint-model.ts';
 import { progressWriter } from './lib/progress.ts';
 
@@ -58,25 +57,9 @@ const run = async <A>(te: () => Promise<E.Either<Error, A>>): Promise<A> => {
   return E.isLeft(r) ? die(r.left.message) : r.right;
 };
 
-/** Images to score from a file: grid PNG cells or an NPY batch. */
 const readImages = async (path: string, clf: Classifier): Promise<Float32Array> => {
-  const { inChannels, imageSize } = clf.config;
-  if (extname(path) === '.npy') {
-    const npy = decodeNpy(new Uint8Array(readFileSync(path)));
-    if (E.isLeft(npy)) return die(`${path}: ${npy.left.message}`);
-    const { data, shape } = npy.right;
-    if (shape.length !== 4 || shape[1] !== inChannels || shape[2] !== imageSize || shape[3] !== imageSize) {
-      return die(`${path}: expected shape [N, ${inChannels}, ${imageSize}, ${imageSize}], got [${shape.join(', ')}]`);
-    }
-    return Float32Array.from(data);
-  }
-  if (inChannels !== 1) return die('--images: grid pictures are read as gray; this classifier wants colour');
-  const pic = await run(readImageFile(path, { channels: 1 }));
-  try {
-    return gridCells(pic, imageSize).images;
-  } catch (e) {
-    return die(`${path}: ${(e as Error).message}`);
-  }
+  const r = await readImagesToScore(path, clf);
+  return E.isLeft(r) ? die(r.left) : r.right;
 };
 
 /** The evaluator's figures (scripts/eval.ts, src/eval/quality.ts) for the same images, without the class table it repeats. */

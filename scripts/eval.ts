@@ -6,22 +6,21 @@
  * class-conditional model, the share drawn as the class asked for (`accuracy`). `--images FILE`
  * scores an NPY batch or a grid PNG instead. See src/eval/quality.ts for the definitions.
  */
-import { readFileSync } from 'node:fs';
 import { extname, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { setBackend } from '../src/tensor/engine.ts';
 import { fold, key as makeKey } from '../src/tensor/random.ts';
 import { scheduleFromConfig } from '../src/ddpm/schedule.ts';
-import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
-import { encodePng, makeGrid, readImageFile } from '../src/io/image.ts';
+import { encodeNpy } from '../src/io/npy.ts';
+import { encodePng, makeGrid } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
 import { loadFashionMnist, loadMnist } from '../src/io/mnist.ts';
 import { type Classifier, loadClassifier, shippedClassifiers } from '../src/eval/classify.ts';
 import { labelsFromSpec, rowLabels } from '../src/eval/cond-eval.ts';
 import { drawImages, samplerNames, type SamplerName } from '../src/train/generate.ts';
-import { gridCells } from '../src/eval/grid-cells.ts';
 import { FLOOR_STREAM, qualityReport } from '../src/eval/quality.ts';
 import { parseArgs } from './lib/args.ts';
+import { readImagesToScore } from './lib/read-images.ts';
 import { loadDiffusionModel } from './lib/checkpoint-model.ts';
 import { progressWriter } from './lib/progress.ts';
 
@@ -62,24 +61,9 @@ const run = async <A>(te: () => Promise<E.Either<Error, A>>): Promise<A> => {
   return E.isLeft(r) ? die(r.left.message) : r.right;
 };
 
-/** Images to score from a file: an NPY batch or grid PNG cells. */
 const readImages = async (path: string, clf: Classifier): Promise<Float32Array> => {
-  const { inChannels, imageSize } = clf.config;
-  if (extname(path) === '.npy') {
-    const npy = decodeNpy(new Uint8Array(readFileSync(path)));
-    if (E.isLeft(npy)) return die(`${path}: ${npy.left.message}`);
-    const { data, shape } = npy.right;
-    if (shape.length !== 4 || shape[1] !== inChannels || shape[2] !== imageSize || shape[3] !== imageSize) {
-      return die(`${path}: expected shape [N, ${inChannels}, ${imageSize}, ${imageSize}], got [${shape.join(', ')}]`);
-    }
-    return Float32Array.from(data);
-  }
-  const pic = await run(readImageFile(path, { channels: 1 }));
-  try {
-    return gridCells(pic, imageSize).images;
-  } catch (e) {
-    return die(`${path}: ${(e as Error).message}`);
-  }
+  const r = await readImagesToScore(path, clf);
+  return E.isLeft(r) ? die(r.left) : r.right;
 };
 
 const main = async (): Promise<void> => {

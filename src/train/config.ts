@@ -87,7 +87,7 @@ const quickRecipe = {
 };
 
 /**
- * Presets. `seed` is the walk-through exactly; `reference` the mnist32 setup of reference-unet.md;
+ * Presets. `seed` is the walk-through exactly; `reference` the mnist32 setup (the reference U-Net of the PyTorch walk-through family);
  * `tiny` a CI-sized run; `quick` (the default) the recipe above; `cond` the same net and recipe
  * conditioned on the digit's class (a learned class embedding with a null class, for
  * classifier-free guidance).

@@ -135,7 +135,7 @@ export const flagHelp: readonly (readonly [string, string])[] = [
   ['--warmup N', 'optimizer steps of linear learning-rate warm-up (0 = none)'],
   ['--lr-decay KIND', 'constant | cosine (to lr/20 at the last step)'],
   ['--ema D', 'EMA decay of the weights (0 = off)'],
-  ['--objective eps|x0|v', 'what the network predicts (default eps)'],
+  ['--objective eps|x0|v', 'what the network predicts (quick and cond: v; the other presets: eps)'],
   ['--min-snr G', 'min-SNR-γ loss weighting (0 = off)'],
   ['--cond-drop P', 'class-conditional nets: probability of the null label in training (default 0.1)'],
   ['--seed N', 'PRNG seed'],

@@ -62,6 +62,8 @@ export interface QualityPoint {
   readonly confident: number;
   readonly coverage: number;
   readonly date: string;
+  /** something a reader should know about this measurement (shown under its table) */
+  readonly note?: string;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -72,6 +74,7 @@ const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b
 const panel = (
   points: readonly QualityPoint[], recipes: readonly string[], x0: number, title: string, yTitle: string,
   y: (p: QualityPoint) => number, yMax: number, yTicks: readonly number[], tickLabel: (v: number) => string,
+  scale: (v: number) => number = (v) => v, goal?: { readonly value: number; readonly label: string },
 ): string => {
   const w = 360;
   const h = 240;
@@ -81,7 +84,7 @@ const panel = (
   const bottom = h - 44;
   const xMax = Math.max(...points.map((p) => p.trainMinutes), 1) * 1.08;
   const px = (m: number) => left + ((right - left) * m) / xMax;
-  const py = (v: number) => bottom - ((bottom - top) * Math.min(v, yMax)) / yMax;
+  const py = (v: number) => bottom - ((bottom - top) * (scale(Math.min(v, yMax)) - scale(yTicks[0]))) / (scale(yMax) - scale(yTicks[0]));
   const xTicks = [0, 5, 10, 15, 20, 25, 30, 40, 60].filter((m) => m <= xMax);
   const parts = [
     `<text x="${(left + right) / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${title}</text>`,
@@ -90,6 +93,7 @@ const panel = (
     ...xTicks.map((m) => `<line x1="${px(m)}" y1="${bottom}" x2="${px(m)}" y2="${bottom + 4}" stroke="#000"/><text x="${px(m)}" y="${bottom + 16}" text-anchor="middle" font-size="11">${m}</text>`),
     ...yTicks.map((v) => `<line x1="${left - 4}" y1="${py(v)}" x2="${right}" y2="${py(v)}" stroke="#ddd"/><text x="${left - 6}" y="${py(v) + 4}" text-anchor="end" font-size="11">${tickLabel(v)}</text>`),
     `<text x="${(left + right) / 2}" y="${h - 8}" text-anchor="middle" font-size="12">minutes of training</text>`,
+    ...(goal ? [`<line x1="${left}" y1="${py(goal.value)}" x2="${right}" y2="${py(goal.value)}" stroke="#888" stroke-dasharray="5 4"/><text x="${right - 2}" y="${py(goal.value) - 4}" text-anchor="end" font-size="10" fill="#555">${goal.label}</text>`] : []),
     `<text x="${x0 + 14}" y="${(top + bottom) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 ${x0 + 14} ${(top + bottom) / 2})">${yTitle}</text>`,
   ];
   recipes.forEach((r, i) => {
@@ -115,8 +119,8 @@ export const renderQuality = (all: readonly QualityPoint[]): { readonly markdown
   const legend = recipes.map((r, i) => `<rect x="${20 + i * 150}" y="262" width="12" height="12" fill="${colours[i % colours.length]}"/><text x="${36 + i * 150}" y="273" font-size="12">${r}</text>`).join('\n');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="284" font-family="sans-serif">
 <rect width="720" height="284" fill="#fff"/>
-${panel(points, recipes, 0, 'Readable samples', 'confident (p ≥ 0.9)', (p) => p.confident, 1, [0, 0.2, 0.4, 0.6, 0.8, 1], (v) => `${Math.round(v * 100)} %`)}
-${panel(points, recipes, 360, 'Distance to real data', 'MNIST-FD / floor', (p) => p.fdOverFloor, maxRatio * 1.1, ratioTicks, (v) => `${v}×`)}
+${panel(points, recipes, 0, 'Readable samples', 'confident (p ≥ 0.9)', (p) => p.confident, 1, [0, 0.2, 0.4, 0.6, 0.8, 1], (v) => `${Math.round(v * 100)} %`, undefined, { value: 0.8, label: 'goal 80 %' })}
+${panel(points, recipes, 360, 'Distance to real data (log scale)', 'MNIST-FD / floor', (p) => p.fdOverFloor, maxRatio * 1.3, ratioTicks, (v) => `${v}×`, Math.log, { value: 4, label: 'goal 4×' })}
 ${legend}
 </svg>
 `;
@@ -141,8 +145,10 @@ ${legend}
   const table = (rows: readonly QualityPoint[]) => [
     '| recipe | steps | images | trained (min) | sampler | n | fd | floor | fd / floor | confident | coverage |',
     '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((p) => `| ${p.recipe} | ${p.steps} | ${p.images.toLocaleString('en-US')} | ${p.trainMinutes.toFixed(1)} | ${p.sampler} ${p.sampleSteps} | ${p.n} | ${p.fd.toFixed(2)} | ${p.floorFd.toFixed(2)} | ${p.fdOverFloor.toFixed(2)}× | ${pct(p.confident)} | ${p.coverage.toFixed(3)} |`),
+    ...rows.map((p) => `| ${p.recipe}${p.note ? ' ¹' : ''} | ${p.steps} | ${p.images.toLocaleString('en-US')} | ${p.trainMinutes.toFixed(1)} | ${p.sampler} ${p.sampleSteps} | ${p.n} | ${p.fd.toFixed(2)} | ${p.floorFd.toFixed(2)} | ${p.fdOverFloor.toFixed(2)}× | ${pct(p.confident)} | ${p.coverage.toFixed(3)} |`),
     '',
+    ...rows.filter((p) => p.note).map((p) => `¹ ${p.recipe}, ${p.budgetMinutes} minutes: ${p.note}`),
+    ...(rows.some((p) => p.note) ? [''] : []),
   ];
   for (const b of budgets) {
     const rows = main.filter((q) => q.budgetMinutes === b);

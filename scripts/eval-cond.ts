@@ -14,11 +14,12 @@ import { scheduleFromConfig } from '../src/ddpm/schedule.ts';
 import { encodeNpy } from '../src/io/npy.ts';
 import { encodePng, makeGrid } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
-import { type Classifier, loadClassifier, shippedClassifiers } from '../src/eval/classify.ts';
-import { formatClassTable, labelsFromSpec, sampleByClass, samplerNames, type SamplerName, scoreByClass } from '../src/eval/cond-eval.ts';
+import { type Classifier, type ClassTable, loadClassifier, shippedClassifiers } from '../src/eval/classify.ts';
+import { formatClassTable, labelsFromSpec, sampleByClass, samplerNames, type SamplerName } from '../src/eval/cond-eval.ts';
 import { FLOOR_STREAM, type QualityReport, qualityReport } from '../src/eval/quality.ts';
 import { loadFashionMnist, loadMnist } from '../src/io/mnist.ts';
 import { parseArgs } from './lib/args.ts';
+import { exits } from './lib/exits.ts';
 import { readImagesToScore } from './lib/read-images.ts';
 import { loadDiffusionModel } from './lib/checkpoint-model.ts';
 import { progressWriter } from './lib/progress.ts';
@@ -47,28 +48,20 @@ The class table comes with the evaluator's figures (as scripts/eval.ts prints th
 against the test set, its floor, the confident share and the coverage.
   --backend NAME          engine backend (default fast)`;
 
-const die = (msg: string): never => {
-  process.stderr.write(`eval-cond: ${msg}\n`);
-  process.exit(2);
-};
-
-const run = async <A>(te: () => Promise<E.Either<Error, A>>): Promise<A> => {
-  const r = await te();
-  return E.isLeft(r) ? die(r.left.message) : r.right;
-};
+const { die, run } = exits('eval-cond');
 
 const readImages = async (path: string, clf: Classifier): Promise<Float32Array> => {
   const r = await readImagesToScore(path, clf);
   return E.isLeft(r) ? die(r.left) : r.right;
 };
 
-/** The evaluator's figures (scripts/eval.ts, src/eval/quality.ts) for the same images, without the class table it repeats. */
-const qualityFigures = async (clf: Classifier, images: Float32Array, labels: Float32Array, dataset: string) => {
+/** The class table and the evaluator's figures (as scripts/eval.ts prints them, without its per-class rows), from one pass of the classifier. */
+const score = async (clf: Classifier, images: Float32Array, labels: Float32Array, dataset: string) => {
   if (dataset !== 'mnist' && dataset !== 'fashion-mnist') return die(`--dataset: expected mnist or fashion-mnist, got "${dataset}"`);
   const load = dataset === 'mnist' ? loadMnist : loadFashionMnist;
   const data = { test: await run(load('test')), train: await run(load('train')) };
-  const { classified: _, perClass: __, ...report } = qualityReport(clf, images, data, fold(makeKey(0), FLOOR_STREAM), labels);
-  return report;
+  const { classified: _, perClass: __, table, ...quality } = qualityReport(clf, images, data, fold(makeKey(0), FLOOR_STREAM), labels);
+  return { table: table as ClassTable, quality };
 };
 
 const formatQuality = (q: QualityReport): string =>
@@ -109,8 +102,7 @@ const main = async (): Promise<void> => {
     const images = await readImages(imagesPath, clf);
     const n = images.length / (clf.config.inChannels * clf.config.imageSize ** 2);
     const labels = parseLabels(labelSpec, n, clf.config.numClasses);
-    const { table } = scoreByClass(clf, images, labels);
-    const quality = await qualityFigures(clf, images, labels, args.get('dataset') ?? 'mnist');
+    const { table, quality } = await score(clf, images, labels, args.get('dataset') ?? 'mnist');
     if (args.has('json')) console.log(JSON.stringify({ command, images: imagesPath, classifier: clfPath, ...table, quality }, null, 2));
     else console.log(`${imagesPath}: ${n} images, classifier ${clfPath}\n${formatClassTable(table)}\n${formatQuality(quality)}`);
     return;
@@ -161,8 +153,7 @@ const main = async (): Promise<void> => {
     await run(writeFileAtomic(out, bytes));
     log(`wrote ${out}`);
   }
-  const { table } = scoreByClass(clf, images, labels);
-  const quality = await qualityFigures(clf, images, labels, model.dataset ?? 'mnist');
+  const { table, quality } = await score(clf, images, labels, model.dataset ?? 'mnist');
   if (args.has('json')) {
     console.log(JSON.stringify({
       command, checkpoint: ckPath, weights: model.ema ? 'ema' : 'raw', sampler, steps, guidance, perClass, seed,

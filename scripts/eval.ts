@@ -20,6 +20,7 @@ import { labelsFromSpec, rowLabels } from '../src/eval/cond-eval.ts';
 import { drawImages, samplerNames, type SamplerName } from '../src/train/generate.ts';
 import { FLOOR_STREAM, qualityReport } from '../src/eval/quality.ts';
 import { parseArgs } from './lib/args.ts';
+import { exits } from './lib/exits.ts';
 import { readImagesToScore } from './lib/read-images.ts';
 import { loadDiffusionModel } from './lib/checkpoint-model.ts';
 import { progressWriter } from './lib/progress.ts';
@@ -51,15 +52,7 @@ class-conditional models, accuracy (share drawn as the class asked for) with a r
   --classifier FILE       classifier weights (default: assets/<dataset>-classifier.safetensors)
   --backend NAME          engine backend (default fast)`;
 
-const die = (msg: string): never => {
-  process.stderr.write(`eval: ${msg}\n`);
-  process.exit(2);
-};
-
-const run = async <A>(te: () => Promise<E.Either<Error, A>>): Promise<A> => {
-  const r = await te();
-  return E.isLeft(r) ? die(r.left.message) : r.right;
-};
+const { die, run } = exits('eval');
 
 const readImages = async (path: string, clf: Classifier): Promise<Float32Array> => {
   const r = await readImagesToScore(path, clf);
@@ -173,7 +166,7 @@ const main = async (): Promise<void> => {
   }
 
   if (images.length < 2 * clf.config.inChannels * clf.config.imageSize ** 2) return die('an FD needs at least 2 images');
-  const { classified: _, ...report } = qualityReport(clf, images, { test, train }, fold(makeKey(seed), FLOOR_STREAM), wanted);
+  const { classified: _, table: __, ...report } = qualityReport(clf, images, { test, train }, fold(makeKey(seed), FLOOR_STREAM), wanted);
   console.log(JSON.stringify({ command, dataset, classifier: clfPath, ...sampling, ...report }, null, 2));
 };
 

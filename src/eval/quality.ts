@@ -13,7 +13,7 @@
  */
 import type { ImageDataset } from '../io/mnist.ts';
 import { type Key, permutation } from '../tensor/random.ts';
-import { type Classified, type Classifier, classify } from './classify.ts';
+import { accuracyByClass, type Classified, type ClassTable, type Classifier, classify } from './classify.ts';
 import { frechetDistance, gaussianStats, type GaussianStats } from './frechet.ts';
 
 /** A sample counts as confident when the classifier gives its top class at least this probability. */
@@ -58,6 +58,8 @@ export interface QualityFigures {
   readonly histogram: readonly number[];
   /** for class-conditional samples: the share read as the class asked for */
   readonly accuracy?: number;
+  /** for class-conditional samples: the per-class table (classify.ts's accuracyByClass) */
+  readonly table?: ClassTable;
 }
 
 /** Quality figures of images [n, C, H, W] in [−1, 1] against reference feature stats. */
@@ -69,15 +71,10 @@ export const qualityOf = (
   if (wanted !== undefined && wanted.length !== n) throw new RangeError(`qualityOf: ${n} images but ${wanted.length} wanted labels`);
   const fd = frechetDistance(gaussianStats(classified.features, clf.config.hidden), reference);
   const histogram = classHistogram(classified.labels, clf.config.numClasses);
-  let accuracy: number | undefined;
-  if (wanted !== undefined) {
-    let hits = 0;
-    for (let i = 0; i < n; i++) if (classified.labels[i] === wanted[i]) hits++;
-    accuracy = hits / n;
-  }
+  const table = wanted === undefined ? undefined : accuracyByClass(classified.labels, wanted, clf.config.numClasses, classified.probs);
   return {
     n, fd, confident: confidentShare(classified.probs, clf.config.numClasses), coverage: coverage(histogram), histogram,
-    ...(accuracy !== undefined ? { accuracy } : {}), classified,
+    ...(table !== undefined ? { accuracy: table.accuracy, table } : {}), classified,
   };
 };
 
@@ -133,18 +130,15 @@ const round = (x: number, digits = 4): number => +x.toFixed(digits);
 export const qualityReport = (
   clf: Classifier, images: Float32Array, data: { readonly test: ImageDataset; readonly train: ImageDataset }, key: Key,
   wanted?: ArrayLike<number>,
-): QualityReport & { readonly classified: Classified } => {
+): QualityReport & { readonly classified: Classified; readonly table?: ClassTable } => {
   const reference = referenceStats(clf, data.test);
   const q = qualityOf(clf, images, reference, wanted);
   const floor = realDataFloor(clf, data.train, Math.min(q.n, data.train.count), reference, key);
-  const perClass = wanted === undefined ? undefined : classHistogram(wanted, clf.config.numClasses).map((count, label) => {
-    let recognised = 0;
-    for (let i = 0; i < q.n; i++) if (wanted[i] === label && q.classified.labels[i] === label) recognised++;
-    return { label, count, recognised, accuracy: count > 0 ? round(recognised / count) : NaN };
-  }).filter((r) => r.count > 0);
+  const perClass = q.table?.rows.filter((r) => r.count > 0)
+    .map((r) => ({ label: r.label, count: r.count, recognised: r.recognised, accuracy: round(r.recognised / r.count) }));
   return {
     n: q.n, fd: round(q.fd), floor: { n: floor.n, fd: round(floor.fd), confident: round(floor.confident), coverage: round(floor.coverage) },
     fdOverFloor: round(q.fd / floor.fd, 2), confident: round(q.confident), coverage: round(q.coverage), histogram: q.histogram,
-    ...(q.accuracy !== undefined ? { accuracy: round(q.accuracy), perClass } : {}), classified: q.classified,
+    ...(q.accuracy !== undefined ? { accuracy: round(q.accuracy), perClass } : {}), classified: q.classified, table: q.table,
   };
 };

@@ -9,7 +9,11 @@
  * On plain64 (so rounding stays far below the discretisation error), doubling the steps divides
  * the error by ~4, where DDIM (first order) divides it by ~2. The linear schedule is used because
  * its λ-grid is smooth at both ends (the 0.999 clip of the cosine and sigmoid schedules puts a jump
- * of ½·log 1000 in λ at t = T − 1 that no step count refines).
+ * of ½·log 1000 in λ at t = T − 1 that no step count refines). T is a multiple of 100 so that both
+ * step counts land on evenly spaced integer timesteps and the 50-step grid is every other point of
+ * the 100-step one: with any T the rounding to integers makes the grids uneven, which is a
+ * different discretisation at each step count, and the ratio then drops as low as ~2.5 (T = 128)
+ * without the solver being any less second order.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -44,7 +48,7 @@ const exactEnd = (s: Schedule, c: number, tau: number, x: number): number => {
 
 describe('DPM-Solver++(2M) on Gaussian data', () => {
   it('is second order: 50 → 100 steps divides the error by ≥ 3.5, and beats DDIM at 100 steps', () => {
-    fc.assert(fc.property(fc.integer({ min: 100, max: 1000 }), fc.double({ min: 0.5, max: 3, noNaN: true }), fc.double({ min: 0.5, max: 2, noNaN: true }),
+    fc.assert(fc.property(fc.integer({ min: 1, max: 10 }).map((k) => 100 * k), fc.double({ min: 0.5, max: 3, noNaN: true }), fc.double({ min: 0.5, max: 2, noNaN: true }),
       (T, c, x) => withBackend(backendByName('plain64'), () => tidy(() => {
         const s = makeSchedule(linearBetas(T));
         const model = gaussianDenoiser(s, c);

@@ -3,7 +3,7 @@
  * resume; Ctrl-C saving a checkpoint; a diverging loss stopping the run with the last good checkpoint kept.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -35,6 +35,9 @@ describe('scripts/train.ts', () => {
       expect(existsSync(join(full, f)), f).toBe(true);
     }
     expect(r.stderr).toMatch(/step 8\/8 \| loss \d\.\d{4} \| [\d.]+ img\/s \| ETA/);
+    // not a terminal: a progress line at most every 10 s (the first step's) and the last one, not a line per step
+    expect(r.stderr.split('\n').filter((l) => /step \d+\/8 \|/.test(l)).length).toBeLessThanOrEqual(3);
+    expect(existsSync(join(full, 'loss.svg'))).toBe(true);
   });
 
   it('--resume continues exactly: the losses after resume equal the uninterrupted run', () => {
@@ -79,33 +82,72 @@ describe('scripts/train.ts', () => {
     expect(existsSync(join(out, 's.npy'))).toBe(true);
   });
 
-  it('Ctrl-C saves a checkpoint and exits cleanly', { timeout: 300_000 }, async () => {
-    const dir = tmp();
-    const child = spawn(tsx, ['scripts/train.ts', ...small, '--steps', '100000', '--checkpoint-every', '0', '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  /** Starts a long run in a process group of its own, as a terminal runs a foreground command. */
+  const startInGroup = (command: string, args: string[], dir: string) => {
+    const child = spawn(command, [...args, 'scripts/train.ts', ...small, '--steps', '100000', '--checkpoint-every', '0', '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let err = '';
     child.stderr.on('data', (d) => {
       err += String(d);
     });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    try {
-      await new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          if (/step 2\//.test(err)) {
-            clearInterval(poll);
-            resolve();
-          }
-        }, 50);
-      });
-      // as a terminal's Ctrl-C does: tsx relays the signal; the script finishes its step and saves
-      child.kill('SIGINT');
-      expect(await exited).toBe(130);
-    } finally {
-      child.kill('SIGKILL');
-    }
-    expect(err).toMatch(/interrupted: saved a checkpoint at step \d+/);
+    const exited = new Promise<number | string | null>((resolve) => child.on('exit', (c, sig) => resolve(c ?? sig)));
+    const trained = new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (/training: .*\n.*step \d+\//s.test(err)) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 20);
+    });
+    return { child, exited, trained, stderr: () => err };
+  };
+
+  const expectSaved = (dir: string, err: string) => {
+    expect(err).toMatch(new RegExp(`interrupted: saved a checkpoint at step \\d+ in ${dir}\\. Continue with: npx tsx scripts/train\\.ts --resume ${dir}`));
     const latest = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { checkpoint: string; step: number };
-    expect(latest.step).toBeGreaterThanOrEqual(2);
+    expect(latest.step).toBeGreaterThanOrEqual(1);
     expect(existsSync(join(dir, latest.checkpoint, 'model.safetensors'))).toBe(true);
+  };
+
+  it('Ctrl-C to the whole process group (npm, its shell, tsx, the trainer) finishes the step and saves', { timeout: 300_000 }, async () => {
+    const dir = tmp();
+    const run = startInGroup('npx', ['tsx'], dir);
+    try {
+      await run.trained;
+      // a terminal's Ctrl-C: SIGINT to every process of the foreground group at once
+      process.kill(-(run.child.pid as number), 'SIGINT');
+      // npm runs the command through sh, and Debian's sh (dash) ends itself with the SIGINT it was sent
+      // once its child is done, whatever the child's status: npx's own status says nothing about the save
+      expect([0, 'SIGINT']).toContain(await run.exited);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+    expectSaved(dir, run.stderr());
+  });
+
+  it('the trainer and tsx exit 0 after saving when the group is signalled (SIGINT, then SIGTERM)', { timeout: 300_000 }, async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const dir = tmp();
+      const run = startInGroup(tsx, [], dir);
+      try {
+        await run.trained;
+        process.kill(-(run.child.pid as number), signal);
+        expect(await run.exited, run.stderr()).toBe(0);
+      } finally {
+        run.child.kill('SIGKILL');
+      }
+      expectSaved(dir, run.stderr());
+    }
+  });
+
+  it('an output folder that cannot be made is refused at once, in one line', () => {
+    const file = join(tmp(), 'afile');
+    writeFileSync(file, '');
+    for (const [out, why] of [[join(file, 'run'), `${file}: is a file`], ['/proc/diffusion-ts-test', '/proc/diffusion-ts-test: cannot create the output folder']]) {
+      const r = spawnSync(tsx, ['scripts/train.ts', ...small, '--out', out], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`train: ${why}`);
+    }
   });
 
   it('a diverging loss stops the run with a clear message and keeps the last good checkpoint', () => {

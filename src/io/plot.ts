@@ -23,19 +23,29 @@ const RAW: Rgb = [170, 200, 235];
 const SMOOTH: Rgb = [20, 80, 180];
 
 /**
- * Debiased exponential moving average (TensorBoard's): early points are not pulled towards
- * zero. Non-finite values are passed through as NaN and do not disturb the average.
+ * The smoothing of the training loss wherever it is shown: the progress bar, `lossSmoothed` in
+ * metrics.jsonl and the loss picture (the weight of the past; an effective window of ~50 steps).
  */
-export const smoothEma = (values: readonly number[], smoothing: number): number[] => {
+export const LOSS_SMOOTHING = 0.98;
+
+/**
+ * A debiased exponential moving average (TensorBoard's, and Adam's bias correction), fed one value
+ * at a time: the early values are not pulled towards the zero it starts from. Non-finite values
+ * give NaN and do not disturb the average.
+ */
+export const emaTracker = (smoothing: number = LOSS_SMOOTHING) => {
   let average = 0;
   let weight = 0;
-  return values.map(v => {
+  return (v: number): number => {
     if (!Number.isFinite(v)) return NaN;
     average = smoothing * average + (1 - smoothing) * v;
     weight = smoothing * weight + (1 - smoothing);
     return average / weight;
-  });
+  };
 };
+
+/** `emaTracker` over a whole series. */
+export const smoothEma = (values: readonly number[], smoothing: number = LOSS_SMOOTHING): number[] => values.map(emaTracker(smoothing));
 
 const canvas = (width: number, height: number) => {
   const data = new Uint8Array(width * height * 4);
@@ -80,12 +90,13 @@ const canvas = (width: number, height: number) => {
 export const plotArea = (width: number, height: number) => ({ left: 36, right: width - 12, top: 12, bottom: height - 28 });
 
 export const plotLossCurve = (values: readonly number[], opts: LossPlotOptions = {}): RgbaImage => {
-  const { width = 640, height = 360, smoothing = 0.9, logY = false, ticks = 5 } = opts;
+  const { width = 640, height = 360, smoothing = LOSS_SMOOTHING, logY = false, ticks = 5 } = opts;
   const { data, line, dot, fill } = canvas(width, height);
   const area = plotArea(width, height);
   fill(WHITE);
 
-  const ys = values.map(v => (logY ? (v > 0 ? Math.log10(v) : NaN) : v));
+  const toAxis = (v: number) => (logY ? (v > 0 ? Math.log10(v) : NaN) : v);
+  const ys = values.map(toAxis);
   const finite = ys.filter(Number.isFinite);
   // a loop, not Math.min(...finite): spreading a long run's values overflows the stack
   let [low, high] = finite.length > 0 ? [Infinity, -Infinity] : [0, 1];
@@ -123,6 +134,7 @@ export const plotLossCurve = (values: readonly number[], opts: LossPlotOptions =
     });
   };
   polyline(ys, RAW, 1);
-  polyline(smoothEma(ys, smoothing), SMOOTH, 2);
+  // smoothed before the log, so the curve is the very number the progress bar and metrics.jsonl show
+  polyline(smoothEma(values, smoothing).map(toAxis), SMOOTH, 2);
   return { data, width, height };
 };

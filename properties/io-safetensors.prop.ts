@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nullProtoRecord } from '../src/io/codec.ts';
+import { nullProtoRecord } from '../src/codec/codec.ts';
 import { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../src/io/half.ts';
 import { DTYPES, type Dtype, type Entry, decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors } from '../src/io/safetensors.ts';
 

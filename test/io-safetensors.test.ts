@@ -5,7 +5,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, type Safetensors } from '../src/io/safetensors.ts';
 import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from '../src/io/safetensors-file.ts';
-import { EncodeError } from '../src/io/errors.ts';
+import { EncodeError } from '../src/codec/errors.ts';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 

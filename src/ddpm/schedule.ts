@@ -12,7 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
-import { numberWhere } from '../io/codec.ts';
+import { numberWhere } from '../codec/codec.ts';
 
 // ---- beta schedules ---------------------------------------------------------------------------
 

@@ -12,12 +12,12 @@ import { softmax } from '../ops/nn.ts';
 import { tidy, toFloat32 } from '../tensor/tensor.ts';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.ts';
 import { readBytes, writeFileAtomic } from '../io/files.ts';
-import type { FileError } from '../io/errors.ts';
+import type { FileError } from '../codec/errors.ts';
 import { stateDict } from '../layers/state-dict.ts';
 import {
   classifierFeatures, classifierHead, type ClassifierConfig, type ClassifierParams, decodeClassifierConfig, loadClassifierStateDict,
 } from '../layers/classifier.ts';
-import { entriesToSafetensors, safetensorsToEntries } from '../train/checkpoint.ts';
+import { entriesToSafetensors, safetensorsToEntries } from '../weights/safetensors.ts';
 
 export interface Classifier {
   readonly config: ClassifierConfig;

@@ -8,7 +8,7 @@
 import { rematerialised } from '../ops/core.ts';
 import { zeros } from '../ops/create.ts';
 import { shareStorage, type Tensor } from '../tensor/tensor.ts';
-import { leafNode, nextNodeId, recording } from './tape.ts';
+import { leafNode, nextNodeId, recording } from '../tensor/tape.ts';
 import { backward } from './value-and-grad.ts';
 
 /**

@@ -5,7 +5,7 @@
  */
 import { dispose, type GradNode, shareStorage, type Tensor, tidy } from '../tensor/tensor.ts';
 import { showShape } from '../tensor/shape.ts';
-import { leafNode, notRecording, recording } from './tape.ts';
+import { leafNode, notRecording, recording } from '../tensor/tape.ts';
 import { mapTree } from './tree.ts';
 import { add } from '../ops/elementwise.ts';
 import { full, zeros } from '../ops/create.ts';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import { FileError, toFileError } from './errors.ts';
+import { FileError, toFileError } from '../codec/errors.ts';
 
 export const readBytes = (path: string): TE.TaskEither<FileError, Uint8Array> =>
   TE.tryCatch(async () => new Uint8Array(await readFile(path)), toFileError(path, 'cannot read'));

@@ -8,7 +8,7 @@
  * supported (that is all MNIST and Fashion-MNIST use); the byte count must match exactly.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { EncodeError, FormatError } from './errors.ts';
+import { EncodeError, FormatError } from '../codec/errors.ts';
 
 export interface Idx {
   readonly dims: readonly number[];

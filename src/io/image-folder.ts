@@ -12,7 +12,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import { FileError, toFileError } from './errors.ts';
+import { FileError, toFileError } from '../codec/errors.ts';
 import { readImageBytes } from './image.ts';
 import type { ImageDataset } from './mnist.ts';
 

@@ -6,7 +6,7 @@
 import { Jimp } from 'jimp';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import { EncodeError, FileError } from './errors.ts';
+import { EncodeError, FileError } from '../codec/errors.ts';
 import { writeFileAtomic } from './files.ts';
 
 export { type LossPlotOptions, plotLossCurve, smoothEma } from './plot.ts';

@@ -1,5 +1,5 @@
 /** Byte codecs and file adapters: safetensors, .npy, IDX/MNIST, PNG grids and plots. */
-export * from './errors.ts';
+export * from '../codec/errors.ts';
 export * from './safetensors.ts';
 export * from './safetensors-file.ts';
 export * from './npy.ts';

@@ -11,7 +11,7 @@ import { gunzip } from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import { FileError, FormatError, toFileError } from './errors.ts';
+import { FileError, FormatError, toFileError } from '../codec/errors.ts';
 import { type Idx, decodeIdx } from './idx.ts';
 import { readBytes } from './files.ts';
 

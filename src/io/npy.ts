@@ -11,9 +11,9 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
-import { NonNegativeSafeInteger, decodeWith, nullProtoRecord, oneOf } from './codec.ts';
+import { NonNegativeSafeInteger, decodeWith, nullProtoRecord, oneOf } from '../codec/codec.ts';
 import { alignedCopy, littleEndianBytes } from './endian.ts';
-import { EncodeError, FormatError } from './errors.ts';
+import { EncodeError, FormatError } from '../codec/errors.ts';
 import { type PyValue, parsePythonLiteral } from './python-literal.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY

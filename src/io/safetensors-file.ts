@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import { FileError, FormatError } from './errors.ts';
+import { FileError, FormatError } from '../codec/errors.ts';
 import { readBytes, writeFileAtomic } from './files.ts';
 import { decodeSafetensors, encodeSafetensors, type Metadata, type Safetensors, type Tensors } from './safetensors.ts';
 

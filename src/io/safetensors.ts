@@ -13,9 +13,9 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
-import { NonNegativeSafeInteger, decodeWith, isPlainObject, nullProtoRecord, oneOf, pairOf, safeRecord } from './codec.ts';
+import { NonNegativeSafeInteger, decodeWith, isPlainObject, nullProtoRecord, oneOf, pairOf, safeRecord } from '../codec/codec.ts';
 import { littleEndianBytes, swapToHostInPlace } from './endian.ts';
-import { EncodeError, FormatError } from './errors.ts';
+import { EncodeError, FormatError } from '../codec/errors.ts';
 import { bf16ToFloat32, f16ToFloat32, float32ToBf16, float32ToF16 } from './half.ts';
 
 /** Largest header we parse; the reference implementation uses the same bound. */

@@ -13,7 +13,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import type { FormatError } from '../io/errors.ts';
+import type { FormatError } from '../codec/errors.ts';
 import type { Key } from '../tensor/random.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { ShapeError } from '../tensor/shape.ts';

@@ -6,8 +6,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
-import { decodeWith, isPlainObject, numberWhere } from '../io/codec.ts';
-import type { FormatError } from '../io/errors.ts';
+import { decodeWith, isPlainObject, numberWhere } from '../codec/codec.ts';
+import type { FormatError } from '../codec/errors.ts';
 
 export const PositiveInt = numberWhere('PositiveInt', 'a positive integer', (n) => Number.isSafeInteger(n) && n > 0);
 export const NonNegativeInt = numberWhere('NonNegativeInt', 'a non-negative integer', (n) => Number.isSafeInteger(n) && n >= 0);

@@ -5,7 +5,7 @@
  */
 import { type Im2colSpec, winogradMatrices, type WinogradSpec, winogradTile, winogradTiles } from '../tensor/backend.ts';
 import { dispose, shareStorage, type Tensor, tidy } from '../tensor/tensor.ts';
-import { nodeFor, notRecording } from '../grad/tape.ts';
+import { nodeFor, notRecording } from '../tensor/tape.ts';
 import { ShapeError } from '../tensor/shape.ts';
 import { emit, rematerialised } from './core.ts';
 import { tensor } from './create.ts';

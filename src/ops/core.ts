@@ -2,7 +2,7 @@
 import type { Backend, Handle } from '../tensor/backend.ts';
 import { fromHandle, handleOf, shareStorage, type Tensor, tidy } from '../tensor/tensor.ts';
 import type { Shape } from '../tensor/shape.ts';
-import { nodeFor, notRecording } from '../grad/tape.ts';
+import { nodeFor, notRecording } from '../tensor/tape.ts';
 
 /** The backend shared by all inputs; mixing backends is a programmer error. */
 export const backendOf = (op: string, inputs: readonly Tensor[]): Backend => {

@@ -13,7 +13,7 @@ import type { AdamCoefficients, Handle, RowAct, RowKernels } from '../tensor/bac
 import type { Tensor } from '../tensor/tensor.ts';
 import { ShapeError } from '../tensor/shape.ts';
 import { backendOf, emit } from './core.ts';
-import { nodeFor, notRecording } from '../grad/tape.ts';
+import { nodeFor, notRecording } from '../tensor/tape.ts';
 import { fromHandle, handleOf, shareStorage, tidy } from '../tensor/tensor.ts';
 import { add, mul, neg, rsqrt, silu, square, sub } from './elementwise.ts';
 import { groupNorm } from './nn.ts';

@@ -2,7 +2,7 @@
 import type { Tensor } from '../tensor/tensor.ts';
 import { shareStorage } from '../tensor/tensor.ts';
 import { broadcastShapes, broadcastStrides, normAxis, type Shape, ShapeError, sameShape, showShape, sizeOf, stridesOf } from '../tensor/shape.ts';
-import { nodeFor } from '../grad/tape.ts';
+import { nodeFor } from '../tensor/tape.ts';
 import { emit } from './core.ts';
 import { sumTo } from './reduce.ts';
 

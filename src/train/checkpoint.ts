@@ -15,41 +15,20 @@ import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import type { Backend } from '../tensor/backend.ts';
-import { type Tensor, toFloat32 } from '../tensor/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { tensor } from '../ops/create.ts';
-import { decodeSafetensors, encodeSafetensors, type Entry, type Tensors } from '../io/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.ts';
 import { writeFileAtomic } from '../io/files.ts';
-import { FormatError } from '../io/errors.ts';
-import { decodeWith } from '../io/codec.ts';
-import { isInt64, type StateDictEntry } from '../layers/state-dict.ts';
+import { decodeWith } from '../codec/codec.ts';
+import type { StateDictEntry } from '../layers/state-dict.ts';
 import { flattenTree, mapTree } from '../grad/tree.ts';
+import { entriesToSafetensors, safetensorsToEntries } from '../weights/safetensors.ts';
 import type { Network, Weights } from './network.ts';
 import { decodeSavedConfig, type TrainConfig } from './config.ts';
 
-// ---- state dicts ↔ safetensors ----------------------------------------------------------------
+// ---- state dicts ↔ safetensors (defined in src/weights, where eval reads weights too) -------------
 
-export const entriesToSafetensors = (entries: readonly StateDictEntry[]): Tensors => {
-  const out: Record<string, Entry> = Object.create(null);
-  for (const [name, v] of entries) {
-    out[name] = isInt64(v)
-      ? { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(v.int64)) }
-      : { dtype: 'F32', shape: [...v.shape], data: toFloat32(v) };
-  }
-  return out;
-};
-
-/** Safetensors entries as state-dict entries on a backend (float dtypes become float32 tensors; int64 scalars stay integers). */
-export const safetensorsToEntries = (tensors: Tensors, backend?: Backend): E.Either<FormatError, StateDictEntry[]> => {
-  const out: StateDictEntry[] = [];
-  for (const [name, e] of Object.entries(tensors)) {
-    if (e.dtype === 'I64' && e.shape.length === 0) out.push([name, { int64: Number((e.data as BigInt64Array)[0]) }]);
-    else if (e.dtype === 'F32' || e.dtype === 'F64' || e.dtype === 'F16' || e.dtype === 'BF16') {
-      out.push([name, tensor(e.data as Float32Array | Float64Array, e.shape, backend)]);
-    } else return E.left(new FormatError('checkpoint', [name], `dtype ${e.dtype} is not a float tensor or an int64 scalar`));
-  }
-  return E.right(out);
-};
+export { entriesToSafetensors, safetensorsToEntries };
 
 /** Reads a network's weights from safetensors bytes: the header is validated, then names and shapes against the network. */
 export const loadWeights = (net: Network, bytes: Uint8Array, what: string): E.Either<Error, Weights> => {

@@ -3,7 +3,7 @@
  * watched leaf records a node (its inputs and its vjp); nothing is recorded otherwise, so
  * inference pays nothing. The vjp closures are written with public ops, so they run on every backend.
  */
-import type { GradNode, Tensor } from '../tensor/tensor.ts';
+import type { GradNode, Tensor } from './tensor.ts';
 
 let nextId = 0;
 let depth = 0;

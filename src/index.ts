@@ -1,4 +1,8 @@
-/** The public API: tensors, backends, ops, autodiff, optimizers. */
+/**
+ * The public API: tensors, backends, ops, autodiff, optimizers, and sampling pipelines from a
+ * model's bytes. Subpaths: `diffusion-ts/ddpm` (schedules, samplers, schedulers), `/layers`
+ * (networks as pure functions), `/io` (codecs), `/node` (models and data from disk).
+ */
 export type { Backend } from './tensor/backend.ts';
 export { ShapeError, type Shape } from './tensor/shape.ts';
 export { type Tensor, dispose, disposeTree, item, keep, tidy, toArray, toFloat32, treeTensors } from './tensor/tensor.ts';
@@ -8,3 +12,6 @@ export * from './ops/index.ts';
 export { backward, grad, valueAndGrad, valueAndGradWithAux } from './grad/value-and-grad.ts';
 export { flattenTree, mapTree, zipTrees } from './grad/tree.ts';
 export { adam, sgd, type AdamConfig, type AdamState, type Optimizer, type SgdConfig, type SgdState } from './grad/optim.ts';
+export { namedNetworks, network, networkChannels, type ApplyOptions, type Network, type NetworkConfig, type Weights } from './train/network.ts';
+export { drawImages, samplerNames, type DrawOptions, type SamplerName } from './train/generate.ts';
+export * from './pipeline/index.ts';

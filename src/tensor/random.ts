@@ -13,7 +13,7 @@
  * As in JAX, two samplers given the same key read the same stream (uniform(k) and normal(k) are
  * correlated): split a key once per use.
  */
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 
 /** A Philox key: two uint32 words. Frozen; compare with `keyEquals`. */
 export type Key = { readonly k0: number; readonly k1: number };

@@ -7,6 +7,7 @@
  * matching `end`. Opcodes are those of the core spec and of the fixed-width SIMD proposal (prefix
  * 0xfd); their numbers, the value types and the LEB128 encoding are in wasm-binary.ts.
  */
+import type { Expr } from './expr.ts';
 import { mem, type MemOp, op, simd, sleb, uleb, utf8, type ValType } from './wasm-binary.ts';
 
 export { f32, f64, i32, i64, op, simd, sleb, uleb, v128, type MemOp, type ValType } from './wasm-binary.ts';
@@ -56,6 +57,20 @@ export class Code {
   tee(i: number): this { this.bytes.push(0x22); uleb(this.bytes, i); return this; }
 
   i32(v: number): this { this.bytes.push(0x41); sleb(this.bytes, v); return this; }
+
+  /** Pushes the values of i32 expressions, in order (see expr.ts). */
+  push(...es: readonly Expr[]): this {
+    for (const e of es) {
+      if (typeof e === 'number') this.get(e);
+      else if ('lit' in e) this.i32(e.lit);
+      else if ('select' in e) this.push(...e.select).op('select');
+      else e.args.forEach((a, i) => (i === 0 ? this.push(a) : this.push(a).op(e.op)));
+    }
+    return this;
+  }
+
+  /** local = e. */
+  let(local: number, e: Expr): this { return this.push(e).set(local); }
 
   f32(v: number): this {
     scratch.setFloat32(0, v, true);

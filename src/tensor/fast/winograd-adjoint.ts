@@ -8,11 +8,12 @@
  * copies the plane's interior to the image at the end.
  */
 import { type Code, i32, v128 } from './emitter.ts';
+import { add, lit, mul } from './expr.ts';
 import { storeLanes as store } from './lanes.ts';
 import { AT4, bin, BT4, type Lin, linearCombination, neg, transpose, vlocals } from './winograd-algebra.ts';
 import {
-  DST, flushStage, groupsOfRow, isQuad, kernel, loadColumn, type Locals, outputRowsToScratch, planeToImage, quadTiles, SCRATCH,
-  SRC, stageRow, TH, tileRow, zeroScratchRows,
+  DST, flushStage, groupAt, groupsOfRow, isQuad, kernel, loadColumn, type Locals, outputRowsToScratch, planeToImage, quadTiles, SCRATCH,
+  scratchRow, SRC, stageRow, TH, tileRow, zeroScratchRows,
 } from './winograd-frame.ts';
 
 /** image-shaped g [n, C, oh, ow] → [16, C, S]: A·g·Aᵀ of each zero-padded 2×2 tile. */
@@ -20,23 +21,23 @@ export const emitOutputAdjoint = (c: Code): void => {
   const [sp, rp] = [c.local(i32), c.local(i32)];
   const [L, Hh, g00, g01, g10, g11, h0, h1, f] = Array.from({ length: 9 }, () => c.local(v128));
   kernel(c, 2, (l) => {
-    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(2).op('i32_mul').memoryFill();
+    c.push(SCRATCH, lit(0), mul(l.rowBytes, lit(2))).memoryFill();
   }, (l) => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       outputRowsToScratch(c, l, 2);
       stageRow(c, l, l.q);
       groupsOfRow(c, l, (tail) => {
-        c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
+        c.let(sp, add(SCRATCH, mul(l.g, lit(32))));
         c.get(sp).mem('v128_load', 0, 0).set(L);
         c.get(sp).mem('v128_load', 16, 0).set(Hh);
         c.get(L).get(Hh).shuffle32(0, 2, 4, 6).set(g00);
         c.get(L).get(Hh).shuffle32(1, 3, 5, 7).set(g01);
-        c.get(sp).get(l.rowBytes).op('i32_add').set(sp);
+        c.let(sp, add(sp, l.rowBytes));
         c.get(sp).mem('v128_load', 0, 0).set(L);
         c.get(sp).mem('v128_load', 16, 0).set(Hh);
         c.get(L).get(Hh).shuffle32(0, 2, 4, 6).set(g10);
         c.get(L).get(Hh).shuffle32(1, 3, 5, 7).set(g11);
-        c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').set(rp);
+        c.let(rp, groupAt(l, l.q));
         for (let i = 0; i < 4; i++) {
           // (A·g)[i][v]: g0v, g0v + g1v, g0v − g1v, −g1v
           for (const [dst, a, b] of [[h0, g00, g10], [h1, g01, g11]] as const) {
@@ -52,7 +53,7 @@ export const emitOutputAdjoint = (c: Code): void => {
             else if (j === 2) bin(c, f, h0, 'f32x4_sub', h1);
             else neg(c, f, h1);
             store(c, rp, 0, f, false, l.count);
-            c.get(rp).get(l.stageStride).op('i32_add').set(rp);
+            c.let(rp, add(rp, l.stageStride));
           }
         }
       });
@@ -68,14 +69,14 @@ export const emitInputAdjoint = (c: Code): void => {
   const e = Array.from({ length: 16 }, () => c.local(v128));
   const carry = Array.from({ length: 4 }, () => c.local(v128));
   kernel(c, 2, (l) => {
-    c.get(l.planeStride).i32(4).op('i32_mul').set(stride4);
+    c.let(stride4, mul(l.planeStride, lit(4)));
     // The padded plane: rows 2·th + 2 (scratch row = image row + padH, column = image column + padW).
-    c.get(TH).i32(2).op('i32_mul').i32(2).op('i32_add').get(l.rowBytes).op('i32_mul').set(planeBytes);
+    c.let(planeBytes, mul(add(mul(TH, lit(2)), lit(2)), l.rowBytes));
   }, (l) => {
     c.get(SCRATCH).i32(0).get(planeBytes).memoryFill();
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       tileRow(c, l, SRC, l.q);
-      c.get(SCRATCH).get(l.a).i32(2).op('i32_mul').get(l.rowBytes).op('i32_mul').op('i32_add').set(rowBase);
+      c.let(rowBase, add(SCRATCH, mul(l.a, lit(2), l.rowBytes)));
       for (const k of carry) c.f32x4(0).set(k);
       groupsOfRow(c, l, (tail) => {
         for (let j = 0; j < 4; j++) {
@@ -102,7 +103,7 @@ export const emitInputAdjoint = (c: Code): void => {
           c.get(dd0).get(dd1).shuffle32(2, 6, 3, 7).set(hi01);
           c.get(dd2).get(dd3).shuffle32(0, 4, 1, 5).set(lo23);
           c.get(dd2).get(dd3).shuffle32(2, 6, 3, 7).set(hi23);
-          c.get(rowBase).i32(r).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.g).i32(32).op('i32_mul').op('i32_add').set(pos);
+          c.let(pos, add(rowBase, mul(lit(r), l.rowBytes), mul(l.g, lit(32))));
           c.get(carry[r]).get(lo23).shuffle32(2, 3, 4, 5).get(lo01).simd('f32x4_add').set(t);
           c.get(pos).get(pos).mem('v128_load', 0, 0).get(t).simd('f32x4_add').mem('v128_store', 0, 0);
           c.get(lo23).get(hi23).shuffle32(2, 3, 4, 5).get(hi01).simd('f32x4_add').set(t);
@@ -112,7 +113,7 @@ export const emitInputAdjoint = (c: Code): void => {
       });
       // The last group's columns 8·groups, 8·groups + 1.
       for (let r = 0; r < 4; r++) {
-        c.get(rowBase).i32(r).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.groups).i32(32).op('i32_mul').op('i32_add').set(pos);
+        c.let(pos, add(rowBase, mul(lit(r), l.rowBytes), mul(l.groups, lit(32))));
         c.get(pos).get(pos).mem('v128_load', 0, 0).get(carry[r]).f32x4(0).shuffle32(2, 3, 4, 5).simd('f32x4_add').mem('v128_store', 0, 0);
       }
     });
@@ -128,7 +129,7 @@ const outputAdjointQuad = (c: Code, lin: Lin, l: Locals, v: { sp: number; rp: nu
   }
   for (let u = 0; u < 4; u++) {
     for (const a of [0, 1]) {
-      c.get(SCRATCH).i32(4 * a + u).get(l.rowBytes).op('i32_mul').op('i32_add').set(v.sp);
+      c.let(v.sp, scratchRow(l, lit(4 * a + u)));
       for (const b of [0, 1]) c.get(v.sp).mem('v128_load', 16 * b, 0).set(v.P[2 * a + b]);
     }
     transpose(c, v.P, v.gv.slice(4 * u, 4 * u + 4), v.ts);
@@ -141,7 +142,7 @@ const outputAdjointQuad = (c: Code, lin: Lin, l: Locals, v: { sp: number; rp: nu
     for (let j = 0; j < 6; j++) {
       lin(v.f, [0, 1, 2, 3].map((w) => [AT4[w][j], v.hv[4 * i + w]] as const));
       c.get(v.rp).get(v.f).mem('v128_store', 0, 0);
-      c.get(v.rp).get(l.planeStride).op('i32_add').set(v.rp);
+      c.let(v.rp, add(v.rp, l.planeStride));
     }
   }
 };
@@ -163,7 +164,7 @@ const inputAdjointQuad = (c: Code, lin: Lin, l: Locals, v: { qj: number; stride6
     transpose(c, v.E.slice(0, 4), v.T4, v.ts);
     transpose(c, [v.E[4], v.E[5], v.z, v.z], v.T2, v.ts);
     for (let L = 0; L < 4; L++) {
-      c.get(SCRATCH).i32(4 * (L >> 1) + r).get(l.rowBytes).op('i32_mul').op('i32_add').i32(16 * (L & 1)).op('i32_add').set(v.pos);
+      c.let(v.pos, add(scratchRow(l, lit(4 * (L >> 1) + r)), lit(16 * (L & 1))));
       c.get(v.pos).get(v.pos).mem('v128_load', 0, 0).get(v.T4[L]).simd('f32x4_add').mem('v128_store', 0, 0);
       c.get(v.pos).get(v.pos).mem('v128_load', 16, 0).get(v.T2[L]).simd('f32x4_add').mem('v128_store', 16, 0);
     }
@@ -183,7 +184,7 @@ export const emitOutputAdjoint4 = (c: Code, fma: boolean): void => {
   kernel(c, 4, (l) => {
     zeroScratchRows(c, l, 4, 8);
   }, (l) => {
-    isQuad(c);
+    c.push(isQuad);
     c.ifThen(() => outputAdjointQuad(c, lin, l, { sp, rp, P, gv, hv, ts, f }), () => perPlaneOutputAdjoint4(l));
   }, true);
 
@@ -193,7 +194,7 @@ export const emitOutputAdjoint4 = (c: Code, fma: boolean): void => {
       stageRow(c, l, l.q);
       groupsOfRow(c, l, () => {
         for (let u = 0; u < 4; u++) {
-          c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.g).i32(64).op('i32_mul').op('i32_add').set(sp);
+          c.let(sp, add(scratchRow(l, lit(u)), mul(l.g, lit(64))));
           for (let j = 0; j < 4; j++) c.get(sp).mem('v128_load', 16 * j, 0).set(P[j]);
           transpose(c, P, gv.slice(4 * u, 4 * u + 4), ts);
         }
@@ -201,12 +202,12 @@ export const emitOutputAdjoint4 = (c: Code, fma: boolean): void => {
         for (let i = 0; i < 6; i++) {
           for (let v = 0; v < 4; v++) lin(hv[4 * i + v], [0, 1, 2, 3].map((u) => [AT4[u][i], gv[4 * u + v]] as const));
         }
-        c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').set(rp);
+        c.let(rp, groupAt(l, l.q));
         for (let i = 0; i < 6; i++) {
           for (let j = 0; j < 6; j++) {
             lin(f, [0, 1, 2, 3].map((v) => [AT4[v][j], hv[4 * i + v]] as const));
             c.get(rp).get(f).mem('v128_store', 0, 0);
-            c.get(rp).get(l.stageStride).op('i32_add').set(rp);
+            c.let(rp, add(rp, l.stageStride));
           }
         }
       });
@@ -230,19 +231,19 @@ export const emitInputAdjoint4 = (c: Code, fma: boolean): void => {
   const z = c.local(v128);
   const T2 = vlocals(c, 4);
   kernel(c, 4, (l) => {
-    c.get(l.planeStride).i32(6).op('i32_mul').set(stride6);
-    c.get(TH).i32(4).op('i32_mul').i32(2).op('i32_add').get(l.rowBytes).op('i32_mul').set(planeBytes);
+    c.let(stride6, mul(l.planeStride, lit(6)));
+    c.let(planeBytes, mul(add(mul(TH, lit(4)), lit(2)), l.rowBytes));
     c.f32x4(0).set(z);
   }, (l) => {
     c.get(SCRATCH).i32(0).get(planeBytes).memoryFill();
-    isQuad(c);
+    c.push(isQuad);
     c.ifThen(() => inputAdjointQuad(c, lin, l, { qj, stride6, pos, iy, vv, e, E, T4, T2, ts, z }), () => perPlaneInputAdjoint4(l));
   });
 
   function perPlaneInputAdjoint4(l: Locals): void {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       tileRow(c, l, SRC, l.q);
-      c.get(SCRATCH).get(l.a).i32(4).op('i32_mul').get(l.rowBytes).op('i32_mul').op('i32_add').set(rowBase);
+      c.let(rowBase, add(SCRATCH, mul(l.a, lit(4), l.rowBytes)));
       for (const k of [...c4, ...c5]) c.get(z).set(k);
       groupsOfRow(c, l, (tail) => {
         for (let j = 0; j < 6; j++) {
@@ -260,7 +261,7 @@ export const emitInputAdjoint4 = (c: Code, fma: boolean): void => {
           c.get(E[4]).set(c4[r]);
           c.get(E[5]).set(c5[r]);
           transpose(c, Wv, T4, ts);
-          c.get(rowBase).i32(r).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.g).i32(64).op('i32_mul').op('i32_add').set(pos);
+          c.let(pos, add(rowBase, mul(lit(r), l.rowBytes), mul(l.g, lit(64))));
           for (let L = 0; L < 4; L++) {
             c.get(pos).get(pos).mem('v128_load', 16 * L, 0).get(T4[L]).simd('f32x4_add').mem('v128_store', 16 * L, 0);
           }
@@ -268,7 +269,7 @@ export const emitInputAdjoint4 = (c: Code, fma: boolean): void => {
       });
       // The last tile's columns 4, 5 at 16·groups, 16·groups + 1.
       for (let r = 0; r < 6; r++) {
-        c.get(rowBase).i32(r).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.groups).i32(64).op('i32_mul').op('i32_add').set(pos);
+        c.let(pos, add(rowBase, mul(lit(r), l.rowBytes), mul(l.groups, lit(64))));
         c.get(pos).get(pos).mem('v128_load', 0, 0)
           .get(c4[r]).get(z).shuffle32(3, 4, 4, 4).simd('f32x4_add')
           .get(z).get(c5[r]).shuffle32(0, 7, 0, 0).simd('f32x4_add')

@@ -9,11 +9,12 @@
  * before copying the valid columns out.
  */
 import { type Code, i32, v128 } from './emitter.ts';
+import { add, lit, mul } from './expr.ts';
 import { storeLanes as store } from './lanes.ts';
 import { AT4, bin, BT4, type Lin, linearCombination, transpose, vlocals } from './winograd-algebra.ts';
 import {
-  biasVector, DST, flushStage, groupsOfRow, imageRowsToScratch, isQuad, kernel, loadColumn, type Locals, quadTiles, SCRATCH,
-  scratchToOutputRows, SRC, stageRow, TH, tileRow, zeroScratchRows,
+  biasVector, DST, flushStage, groupAt, groupsOfRow, imageRowsToScratch, isQuad, kernel, loadColumn, type Locals, quadTiles, SCRATCH,
+  scratchRow, scratchToOutputRows, SRC, stageRow, TH, tileRow, zeroScratchRows,
 } from './winograd-frame.ts';
 
 /** image [n, C, h, w] → V [16, C, S]: V = Bᵀ·d·B per tile (see WinogradSpec). */
@@ -22,15 +23,15 @@ export const emitInput = (c: Code): void => {
   const [P, Q, P2, Q2, d0, d1, d2, d3, f] = Array.from({ length: 9 }, () => c.local(v128));
   const hv = Array.from({ length: 16 }, () => c.local(v128));
   kernel(c, 2, (l) => {
-    c.get(SCRATCH).i32(0).get(l.rowBytes).i32(4).op('i32_mul').memoryFill();
+    c.push(SCRATCH, lit(0), mul(l.rowBytes, lit(4))).memoryFill();
   }, (l) => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       imageRowsToScratch(c, l, 2, iy, row);
       stageRow(c, l, l.q);
       groupsOfRow(c, l, (tail) => {
-        c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
+        c.let(sp, add(SCRATCH, mul(l.g, lit(32))));
         for (let rr = 0; rr < 4; rr++) {
-          c.get(sp).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').set(rp);
+          c.let(rp, add(sp, mul(lit(rr), l.rowBytes)));
           c.get(rp).mem('v128_load', 0, 0).set(P);
           c.get(rp).mem('v128_load', 16, 0).set(Q);
           c.get(rp).mem('v128_load', 8, 0).set(P2);
@@ -46,7 +47,7 @@ export const emitInput = (c: Code): void => {
           bin(c, hv[4 * rr + 3], d1, 'f32x4_sub', d3);
         }
         // Bᵀ·(d·B), plane ξ = 4i + j at q + 16g + ξ·planeStride.
-        c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').set(rp);
+        c.let(rp, groupAt(l, l.q));
         for (let i = 0; i < 4; i++) {
           for (let j = 0; j < 4; j++) {
             const h = (rr: number): number => hv[4 * rr + j];
@@ -55,7 +56,7 @@ export const emitInput = (c: Code): void => {
             else if (i === 2) bin(c, f, h(2), 'f32x4_sub', h(1));
             else bin(c, f, h(1), 'f32x4_sub', h(3));
             store(c, rp, 0, f, false, l.count);
-            c.get(rp).get(l.stageStride).op('i32_add').set(rp);
+            c.let(rp, add(rp, l.stageStride));
           }
         }
       });
@@ -71,7 +72,7 @@ export const emitOutput = (c: Code): void => {
   const r0 = Array.from({ length: 4 }, () => c.local(v128));
   const r1 = Array.from({ length: 4 }, () => c.local(v128));
   kernel(c, 2, (l) => {
-    c.get(l.planeStride).i32(4).op('i32_mul').set(stride4);
+    c.let(stride4, mul(l.planeStride, lit(4)));
   }, (l) => {
     biasVector(c, l, bv);
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
@@ -93,10 +94,10 @@ export const emitOutput = (c: Code): void => {
         }
         for (const y of [y00, y01, y10, y11]) bin(c, y, y, 'f32x4_add', bv);
         // Interleave the tiles' two columns: output columns 8g .. 8g + 7 of both rows.
-        c.get(SCRATCH).get(l.g).i32(32).op('i32_mul').op('i32_add').set(sp);
+        c.let(sp, add(SCRATCH, mul(l.g, lit(32))));
         c.get(sp).get(y00).get(y01).shuffle32(0, 4, 1, 5).mem('v128_store', 0, 0);
         c.get(sp).get(y00).get(y01).shuffle32(2, 6, 3, 7).mem('v128_store', 16, 0);
-        c.get(sp).get(l.rowBytes).op('i32_add').set(sp);
+        c.let(sp, add(sp, l.rowBytes));
         c.get(sp).get(y10).get(y11).shuffle32(0, 4, 1, 5).mem('v128_store', 0, 0);
         c.get(sp).get(y10).get(y11).shuffle32(2, 6, 3, 7).mem('v128_store', 16, 0);
       });
@@ -114,7 +115,7 @@ const inputQuad = (c: Code, lin: Lin, l: Locals, v: { iy: number; row: number; r
   for (let rr = 0; rr < 6; rr++) {
     // Columns 0–11 of padded rows rr (tiles 0, 1) and 4 + rr (tiles 2, 3).
     for (const [k, srow] of [[0, rr], [3, 4 + rr]] as const) {
-      c.get(SCRATCH).i32(srow).get(l.rowBytes).op('i32_mul').op('i32_add').set(v.rp);
+      c.let(v.rp, scratchRow(l, lit(srow)));
       for (let j = 0; j < 3; j++) c.get(v.rp).mem('v128_load', 16 * j, 0).set(v.P[k + j]);
     }
     // d[j] = (tile 0 col j, tile 1 col 4 + j, tile 2 col j, tile 3 col 4 + j)
@@ -127,7 +128,7 @@ const inputQuad = (c: Code, lin: Lin, l: Locals, v: { iy: number; row: number; r
     for (let j = 0; j < 6; j++) {
       lin(v.f, BT4[i].map((k, r) => [k, v.h[6 * r + j]] as const));
       c.get(v.rp).get(v.f).mem('v128_store', 0, 0);
-      c.get(v.rp).get(l.planeStride).op('i32_add').set(v.rp);
+      c.let(v.rp, add(v.rp, l.planeStride));
     }
   }
 };
@@ -147,7 +148,7 @@ const outputQuad = (c: Code, lin: Lin, l: Locals, v: { qj: number; stride6: numb
     }
     transpose(c, v.Y, v.T4, v.ts);
     for (let L = 0; L < 4; L++) {
-      c.get(SCRATCH).i32(4 * (L >> 1) + u).get(l.rowBytes).op('i32_mul').op('i32_add').set(v.u4);
+      c.let(v.u4, scratchRow(l, lit(4 * (L >> 1) + u)));
       c.get(v.u4).get(v.T4[L]).mem('v128_store', 16 * (L & 1), 0);
     }
   }
@@ -170,7 +171,7 @@ export const emitInput4 = (c: Code, fma: boolean): void => {
   kernel(c, 4, (l) => {
     zeroScratchRows(c, l, 6, 10);
   }, (l) => {
-    isQuad(c);
+    c.push(isQuad);
     c.ifThen(() => inputQuad(c, lin, l, { iy, row, rp, P: P6, d, ts, h, f }), () => perPlaneInput4(l));
   }, true);
 
@@ -179,21 +180,21 @@ export const emitInput4 = (c: Code, fma: boolean): void => {
       imageRowsToScratch(c, l, 4, iy, row);
       stageRow(c, l, l.q);
       groupsOfRow(c, l, () => {
-        c.get(SCRATCH).get(l.g).i32(64).op('i32_mul').op('i32_add').set(sp);
+        c.let(sp, add(SCRATCH, mul(l.g, lit(64))));
         for (let rr = 0; rr < 6; rr++) {
-          c.get(sp).i32(rr).get(l.rowBytes).op('i32_mul').op('i32_add').set(rp);
+          c.let(rp, add(sp, mul(lit(rr), l.rowBytes)));
           for (let j = 0; j < 5; j++) c.get(rp).mem('v128_load', 16 * j, 0).set(P[j]);
           transpose(c, P.slice(0, 4), d.slice(0, 4), ts);
           transpose(c, P.slice(1, 5), d.slice(4, 6), ts, 2);
           // (d·B)[rr][j] = Σ_s d[s]·Bᵀ[j][s]
           for (let j = 0; j < 6; j++) lin(h[6 * rr + j], BT4[j].map((k, s2) => [k, d[s2]] as const));
         }
-        c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').set(rp);
+        c.let(rp, groupAt(l, l.q));
         for (let i = 0; i < 6; i++) {
           for (let j = 0; j < 6; j++) {
             lin(f, BT4[i].map((k, r) => [k, h[6 * r + j]] as const));
             c.get(rp).get(f).mem('v128_store', 0, 0);
-            c.get(rp).get(l.stageStride).op('i32_add').set(rp);
+            c.let(rp, add(rp, l.stageStride));
           }
         }
       });
@@ -213,10 +214,10 @@ export const emitOutput4 = (c: Code, fma: boolean): void => {
   const ts = vlocals(c, 4);
   const bv = c.local(v128);
   kernel(c, 4, (l) => {
-    c.get(l.planeStride).i32(6).op('i32_mul').set(stride6);
+    c.let(stride6, mul(l.planeStride, lit(6)));
   }, (l) => {
     biasVector(c, l, bv);
-    isQuad(c);
+    c.push(isQuad);
     c.ifThen(() => outputQuad(c, lin, l, { qj, stride6, u4, mv, r, Y, T4, ts, bv }), () => perPlaneOutput4(l));
   });
 
@@ -235,7 +236,7 @@ export const emitOutput4 = (c: Code, fma: boolean): void => {
             bin(c, Y[v], Y[v], 'f32x4_add', bv);
           }
           transpose(c, Y, T4, ts);
-          c.get(SCRATCH).i32(u).get(l.rowBytes).op('i32_mul').op('i32_add').get(l.g).i32(64).op('i32_mul').op('i32_add').set(u4);
+          c.let(u4, add(scratchRow(l, lit(u)), mul(l.g, lit(64))));
           for (let L = 0; L < 4; L++) c.get(u4).get(T4[L]).mem('v128_store', 16 * L, 0);
         }
       });

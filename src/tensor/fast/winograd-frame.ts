@@ -14,6 +14,7 @@
  * costs more than moving 28 floats).
  */
 import { type Code, i32 } from './emitter.ts';
+import { add, and, at, divU, eq, type Expr, geS, lit, ltS, ltU, maxS, mul, select, shrU, sub } from './expr.ts';
 import { loadLanes as load } from './lanes.ts';
 
 /** Scratch row width (floats) for tw tiles of m per row: 4·m per group of 4 tiles, and 8 spare. */
@@ -32,7 +33,7 @@ export const [SRC, DST, FROM, TO, C, S, H, W, PADH, PADW, OH, OW, TH, TW, SCRATC
 export const biasVector = (c: Code, l: Locals, bv: number): void => {
   c.get(BIAS);
   c.ifThen(() => {
-    c.get(BIAS).get(l.ci).i32(4).op('i32_mul').op('i32_add').mem('v128_load32_splat').set(bv);
+    c.push(at(BIAS, l.ci)).mem('v128_load32_splat').set(bv);
   }, () => {
     c.f32x4(0).set(bv);
   });
@@ -64,45 +65,35 @@ export interface Locals {
   readonly copyLocals: readonly number[];
 }
 
-/** Copies len floats (len pushed by `count`) from the address `src` pushes to the one `dst` pushes. */
-export const copy = (c: Code, l: Locals, dst: () => void, src: () => void, count: () => void): void => {
+/** Copies `count` floats from address `src` to address `dst`. */
+export const copy = (c: Code, l: Locals, dst: Expr, src: Expr, count: Expr): void => {
   const [d, s, n, i, n4] = l.copyLocals;
-  dst();
-  c.set(d);
-  src();
-  c.set(s);
-  count();
-  c.set(n);
-  c.get(n).i32(-4).op('i32_and').set(n4);
+  c.let(d, dst).let(s, src).let(n, count);
+  c.let(n4, and(n, lit(-4)));
   c.forUp(i, () => c.i32(0), n4, 4, () => {
     c.get(d).get(s).mem('v128_load', 0, 0).mem('v128_store', 0, 0);
-    c.get(d).i32(16).op('i32_add').set(d);
-    c.get(s).i32(16).op('i32_add').set(s);
+    c.let(d, add(d, lit(16)));
+    c.let(s, add(s, lit(16)));
   });
   c.forUp(i, () => c.get(n4), n, 1, () => {
     c.get(d).get(s).mem('f32_load').mem('f32_store');
-    c.get(d).i32(4).op('i32_add').set(d);
-    c.get(s).i32(4).op('i32_add').set(s);
+    c.let(d, add(d, lit(4)));
+    c.let(s, add(s, lit(4)));
   });
 };
 
 /** After the last image's planes: zeros in the stride padding [T, S) of channel ci's α² rows. */
 export const zeroPadding = (c: Code, l: Locals): void => {
-  c.get(l.ni).i32(1).op('i32_add').get(TH).op('i32_mul').get(TW).op('i32_mul').get(TILES).op('i32_eq');
+  c.push(eq(mul(add(l.ni, lit(1)), TH, TW), TILES));
   c.ifThen(() => {
     c.forUp(l.tmp, () => c.i32(0), l.planes, 1, () => {
-      c.get(DST).get(l.tmp).get(C).op('i32_mul').get(l.ci).op('i32_add').get(S).op('i32_mul').get(TILES).op('i32_add')
-        .i32(4).op('i32_mul').op('i32_add')
-        .i32(0).get(S).get(TILES).op('i32_sub').i32(4).op('i32_mul').memoryFill();
+      c.push(at(DST, add(mul(add(mul(l.tmp, C), l.ci), S), TILES)), lit(0), mul(sub(S, TILES), lit(4))).memoryFill();
     });
   });
 };
 
-
-/** True when a plane is 2×2 tiles (the F(4×4) kernels then take it as one group; see below) (pushes an i32 condition). */
-export const isQuad = (c: Code): void => {
-  c.get(TH).i32(2).op('i32_eq').get(TW).i32(2).op('i32_eq').op('i32_and');
-};
+/** Whether a plane is 2×2 tiles (the F(4×4) kernels then take it as one group; see below). */
+export const isQuad: Expr = and(eq(TH, lit(2)), eq(TW, lit(2)));
 
 /** The frame every kernel shares: locals, groups per row, the plane loop; `perPlane` emits its body. */
 export const kernel = (c: Code, m: number, rows: (l: Locals) => void, perPlane: (l: Locals) => void, transformedOut = false): void => {
@@ -113,24 +104,24 @@ export const kernel = (c: Code, m: number, rows: (l: Locals) => void, perPlane: 
     stage: c.local(i32), stageStride: c.local(i32), tpp: c.local(i32),
   };
   const alpha = m + 2;
-  c.i32(alpha * alpha).set(l.planes);
-  c.get(TW).i32(3).op('i32_add').i32(2).op('i32_shr_u').set(l.groups);
+  c.let(l.planes, lit(alpha * alpha));
+  c.let(l.groups, shrU(add(TW, lit(3)), lit(2)));
   // row bytes: 4·(4m·groups + 8), as winogradScratchWidth
-  c.get(l.groups).i32(4 * m).op('i32_mul').i32(8).op('i32_add').i32(4).op('i32_mul').set(l.rowBytes);
-  c.get(C).get(S).op('i32_mul').i32(4).op('i32_mul').set(l.planeStride);
-  c.get(TH).get(TW).op('i32_mul').set(l.tpp);
-  c.get(l.tpp).i32(4).op('i32_add').i32(4).op('i32_mul').set(l.stageStride);
+  c.let(l.rowBytes, mul(add(mul(l.groups, lit(4 * m)), lit(8)), lit(4)));
+  c.let(l.planeStride, mul(C, S, lit(4)));
+  c.let(l.tpp, mul(TH, TW));
+  c.let(l.stageStride, mul(add(l.tpp, lit(4)), lit(4)));
   // stage = scratch + max(α, m·th + 2) rows
-  c.get(TH).i32(m).op('i32_mul').i32(2).op('i32_add').set(l.tmp);
-  c.get(l.tmp).i32(alpha).get(l.tmp).i32(alpha).op('i32_gt_s').op('select').get(l.rowBytes).op('i32_mul').get(SCRATCH).op('i32_add').set(l.stage);
+  c.let(l.tmp, add(mul(TH, lit(m)), lit(2)));
+  c.let(l.stage, add(mul(maxS(l.tmp, lit(alpha)), l.rowBytes), SCRATCH));
   rows(l);
   // Planes go channel by channel (p = ci·n + ni), so consecutive planes write (or read) consecutive
   // tile runs of each transformed row: whole cache lines in long streams, not scattered parts.
-  c.get(TILES).get(l.tpp).op('i32_div_u').set(l.images);
+  c.let(l.images, divU(TILES, l.tpp));
   c.forUp(l.p, () => c.get(FROM), TO, 1, () => {
-    c.get(l.p).get(l.images).op('i32_div_u').set(l.ci);
-    c.get(l.p).get(l.ci).get(l.images).op('i32_mul').op('i32_sub').set(l.ni);
-    c.get(l.ni).get(C).op('i32_mul').get(l.ci).op('i32_add').set(l.plane);
+    c.let(l.ci, divU(l.p, l.images));
+    c.let(l.ni, sub(l.p, mul(l.ci, l.images)));
+    c.let(l.plane, add(mul(l.ni, C), l.ci));
     perPlane(l);
     if (transformedOut) zeroPadding(c, l);
   });
@@ -139,8 +130,8 @@ export const kernel = (c: Code, m: number, rows: (l: Locals) => void, perPlane: 
 /** For each group of 4 tiles in a tile row: count = valid tiles, then body(full) or body(tail). */
 export const groupsOfRow = (c: Code, l: Locals, body: (tail: boolean) => void): void => {
   c.forUp(l.g, () => c.i32(0), l.groups, 1, () => {
-    c.get(TW).get(l.g).i32(4).op('i32_mul').op('i32_sub').set(l.count);
-    c.get(l.count).i32(4).op('i32_ge_s');
+    c.let(l.count, sub(TW, mul(l.g, lit(4))));
+    c.push(geS(l.count, lit(4)));
     c.ifThen(() => body(false), () => body(true));
   });
 };
@@ -151,44 +142,43 @@ export const groupsOfRow = (c: Code, l: Locals, body: (tail: boolean) => void): 
  * to dst + 4·((ξ·C + ci)·S + ni·th·tw) — α² long runs instead of α² streams of 16-byte stores.
  */
 export const stageRow = (c: Code, l: Locals, dst: number): void => {
-  c.get(l.stage).get(l.a).get(TW).op('i32_mul').i32(4).op('i32_mul').op('i32_add').set(dst);
+  c.let(dst, at(l.stage, mul(l.a, TW)));
 };
 export const flushStage = (c: Code, l: Locals): void => {
   c.forUp(l.tmp, () => c.i32(0), l.planes, 1, () => {
-    copy(c, l,
-      () => c.get(DST).get(l.tmp).get(C).op('i32_mul').get(l.ci).op('i32_add').get(S).op('i32_mul')
-        .get(l.ni).get(l.tpp).op('i32_mul').op('i32_add').i32(4).op('i32_mul').op('i32_add'),
-      () => c.get(l.stage).get(l.tmp).get(l.stageStride).op('i32_mul').op('i32_add'),
-      () => c.get(l.tpp));
+    copy(c, l, at(DST, add(mul(add(mul(l.tmp, C), l.ci), S), mul(l.ni, l.tpp))), add(l.stage, mul(l.tmp, l.stageStride)), l.tpp);
   });
 };
+
+/** Byte address of a group's first vector in a tile row that starts at byte address row: row + 16·g. */
+export const groupAt = (l: Locals, row: Expr): Expr => add(row, mul(l.g, lit(16)));
 
 /**
  * Column j of the group's transformed α×α blocks: values ξ = α·i + j (i < α) of its 4 tiles (only
  * the valid ones in a tail group) into dsts, rows of ξ being rowStride bytes apart. qj: i32 scratch.
  */
 export const loadColumn = (c: Code, l: Locals, j: number, dsts: readonly number[], qj: number, rowStride: number, tail: boolean): void => {
-  c.get(l.q).get(l.g).i32(16).op('i32_mul').op('i32_add').get(l.planeStride).i32(j).op('i32_mul').op('i32_add').set(qj);
+  c.let(qj, add(groupAt(l, l.q), mul(l.planeStride, lit(j))));
   dsts.forEach((d, i) => {
-    if (i > 0) c.get(qj).get(rowStride).op('i32_add').set(qj);
+    if (i > 0) c.let(qj, add(qj, rowStride));
     load(c, d, qj, 0, tail, l.count);
   });
 };
 
 /** The first tile of plane p's tile row a in an [α², C, S] tensor at base: base + 4·(ci·S + (ni·th + a)·tw). */
 export const tileRow = (c: Code, l: Locals, base: number, dst: number): void => {
-  c.get(base)
-    .get(l.ci).get(S).op('i32_mul')
-    .get(l.ni).get(TH).op('i32_mul').get(l.a).op('i32_add').get(TW).op('i32_mul')
-    .op('i32_add').i32(4).op('i32_mul').op('i32_add').set(dst);
+  c.let(dst, at(base, add(mul(l.ci, S), mul(add(mul(l.ni, TH), l.a), TW))));
 };
 
 /** Image row pointer: base + 4·(plane·h·w + row·w) for an image [planes, h, w]. */
-export const imageRow = (c: Code, l: Locals, base: number, h: number, w: number, row: () => void): void => {
-  c.get(base).get(l.plane).get(h).op('i32_mul');
-  row();
-  c.op('i32_add').get(w).op('i32_mul').i32(4).op('i32_mul').op('i32_add');
-};
+export const imageRow = (l: Locals, base: number, h: number, w: number, row: Expr): Expr =>
+  at(base, mul(add(mul(l.plane, h), row), w));
+
+/** Scratch row r: scratch + r·rowBytes. */
+export const scratchRow = (l: Locals, r: Expr): Expr => add(SCRATCH, mul(r, l.rowBytes));
+
+/** Row u of output tile row a: m·a + u. */
+const outputRow = (l: Locals, m: number, u: number): Expr => add(mul(l.a, lit(m)), lit(u));
 
 /**
  * The α image rows of tile row a (rows m·a − padH + r) into scratch rows scratchRow0 + r at columns
@@ -197,13 +187,13 @@ export const imageRow = (c: Code, l: Locals, base: number, h: number, w: number,
  */
 export const imageRowsToScratch = (c: Code, l: Locals, m: number, iy: number, row: number, scratchRow0 = 0): void => {
   for (let rr = 0; rr < m + 2; rr++) {
-    c.get(l.a).i32(m).op('i32_mul').get(PADH).op('i32_sub').i32(rr).op('i32_add').set(iy);
-    c.get(SCRATCH).i32(scratchRow0 + rr).get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add').set(row);
-    c.get(iy).get(H).op('i32_lt_u');
+    c.let(iy, add(sub(mul(l.a, lit(m)), PADH), lit(rr)));
+    c.let(row, at(scratchRow(l, lit(scratchRow0 + rr)), PADW));
+    c.push(ltU(iy, H));
     c.ifThen(() => {
-      copy(c, l, () => c.get(row), () => imageRow(c, l, SRC, H, W, () => c.get(iy)), () => c.get(W));
+      copy(c, l, row, imageRow(l, SRC, H, W, iy), W);
     }, () => {
-      c.get(row).i32(0).get(W).i32(4).op('i32_mul').memoryFill();
+      c.push(row, lit(0), mul(W, lit(4))).memoryFill();
     });
   }
 };
@@ -211,12 +201,11 @@ export const imageRowsToScratch = (c: Code, l: Locals, m: number, iy: number, ro
 /** Output rows m·a + u (u < m) of the source image into scratch rows u, zeros below the image. */
 export const outputRowsToScratch = (c: Code, l: Locals, m: number, scratchRow0 = 0): void => {
   for (let u = 0; u < m; u++) {
-    c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
+    c.push(ltS(outputRow(l, m, u), OH));
     c.ifThen(() => {
-      copy(c, l, () => c.get(SCRATCH).i32(scratchRow0 + u).get(l.rowBytes).op('i32_mul').op('i32_add'),
-        () => imageRow(c, l, SRC, OH, OW, () => c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add')), () => c.get(OW));
+      copy(c, l, scratchRow(l, lit(scratchRow0 + u)), imageRow(l, SRC, OH, OW, outputRow(l, m, u)), OW);
     }, () => {
-      c.get(SCRATCH).i32(scratchRow0 + u).get(l.rowBytes).op('i32_mul').op('i32_add').i32(0).get(OW).i32(4).op('i32_mul').memoryFill();
+      c.push(scratchRow(l, lit(scratchRow0 + u)), lit(0), mul(OW, lit(4))).memoryFill();
     });
   }
 };
@@ -224,10 +213,9 @@ export const outputRowsToScratch = (c: Code, l: Locals, m: number, scratchRow0 =
 /** Scratch rows scratchRow0 + u (u < m) to the destination image's rows m·a + u that exist, columns [0, ow). */
 export const scratchToOutputRows = (c: Code, l: Locals, m: number, scratchRow0 = 0): void => {
   for (let u = 0; u < m; u++) {
-    c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add').get(OH).op('i32_lt_s');
+    c.push(ltS(outputRow(l, m, u), OH));
     c.ifThen(() => {
-      copy(c, l, () => imageRow(c, l, DST, OH, OW, () => c.get(l.a).i32(m).op('i32_mul').i32(u).op('i32_add')),
-        () => c.get(SCRATCH).i32(scratchRow0 + u).get(l.rowBytes).op('i32_mul').op('i32_add'), () => c.get(OW));
+      copy(c, l, imageRow(l, DST, OH, OW, outputRow(l, m, u)), scratchRow(l, lit(scratchRow0 + u)), OW);
     });
   }
 };
@@ -235,9 +223,7 @@ export const scratchToOutputRows = (c: Code, l: Locals, m: number, scratchRow0 =
 /** The padded plane's rows [padH, padH + h), columns [padW, padW + w) to the destination image. */
 export const planeToImage = (c: Code, l: Locals, iy: number): void => {
   c.forUp(iy, () => c.i32(0), H, 1, () => {
-    copy(c, l, () => imageRow(c, l, DST, H, W, () => c.get(iy)),
-      () => c.get(SCRATCH).get(iy).get(PADH).op('i32_add').get(l.rowBytes).op('i32_mul').op('i32_add').get(PADW).i32(4).op('i32_mul').op('i32_add'),
-      () => c.get(W));
+    copy(c, l, imageRow(l, DST, H, W, iy), at(scratchRow(l, add(iy, PADH)), PADW), W);
   });
 };
 
@@ -250,9 +236,7 @@ export const planeToImage = (c: Code, l: Locals, iy: number): void => {
 
 /** Zeroes the first `rows` scratch rows, or `quadRows` when the plane is 2×2 tiles. */
 export const zeroScratchRows = (c: Code, l: Locals, rows: number, quadRows: number): void => {
-  c.get(SCRATCH).i32(0).get(l.rowBytes).i32(quadRows).i32(rows);
-  isQuad(c);
-  c.op('select').op('i32_mul').memoryFill();
+  c.push(SCRATCH, lit(0), mul(l.rowBytes, select(lit(quadRows), lit(rows), isQuad))).memoryFill();
 };
 
 /** The plane's first tile in ξ plane 0 of a [36, C, S] tensor: base + 4·(ci·S + ni·4) into dst (a = 0). */

@@ -6,14 +6,15 @@
  *
  * A budget becomes a step count: the recipe's training step is timed in-process first (median of
  * 12 steps after 2 warm-up steps), and steps = budget / seconds per step, so each run is an
- * ordinary, reproducible `scripts/train.ts --steps N` run whose learning-rate decay ends on time.
+ * ordinary, reproducible `scripts/train.ts --train-steps N` run whose learning-rate decay ends on time.
  *
  * A run folder that already holds a finished run is scored again instead of retrained (so a
  * changed sampler or a crashed bench costs no training); --retrain trains it anew. Scores are kept
  * in the run folder's eval.json and reused while the sampler, steps and n are the same.
  *
  * Flags: --recipes a,b (default all) --budgets 5,10,20 (minutes) --n 1000 (samples scored)
- *        --out runs/quality (run folders) --render (only rewrite the docs from docs/quality.json)
+ *        --out runs/quality (run folders) --render (only rewrite the docs from docs/quality.json);
+ *        `--help` lists them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,17 +26,16 @@ import { tidy, toFloat32 } from '../src/tensor/tensor.ts';
 import { uniform } from '../src/ops/random.ts';
 import { adam } from '../src/grad/optim.ts';
 import { scheduleFromConfig } from '../src/ddpm/schedule.ts';
-import { configFromArgs, type TrainConfig } from '../src/train/config.ts';
+import type { TrainConfig } from '../src/train/config.ts';
+import { configFromArgs } from '../src/cli/train.ts';
+import { benchQualityCommand } from '../src/cli/commands.ts';
 import { network } from '../src/train/network.ts';
 import { trainStep } from '../src/train/step.ts';
 import { machine } from './bench/harness.ts';
 import { type QualityPoint, qualityRecipes, renderQuality } from './bench/quality.ts';
+import { cli } from './lib/cli.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const { values: flags } = cli(benchQualityCommand);
 const die = (msg: string): never => {
   process.stderr.write(`bench:quality: ${msg}\n`);
   process.exit(2);
@@ -49,18 +49,16 @@ const save = (points: readonly QualityPoint[]): void => {
   writeFileSync('docs/quality.svg', svg);
 };
 
-if (args.includes('--render')) {
+if (flags.render) {
   save(load());
   process.exit(0);
 }
 
-const recipeNames = (flag('recipes') ?? qualityRecipes.map((r) => r.name).join(',')).split(',');
-const recipes = recipeNames.map((n) => qualityRecipes.find((r) => r.name === n) ?? die(`unknown recipe "${n}": expected ${qualityRecipes.map((r) => r.name).join(', ')}`));
-const budgets = (flag('budgets') ?? '5,10,20').split(',').map(Number);
+const recipeNames = (flags.recipes ?? qualityRecipes.map((r) => r.name).join(',')).split(',');
+const recipes = recipeNames.map((n) => qualityRecipes.find((r) => r.name === n) ?? die(`--recipes: unknown recipe "${n}": expected ${qualityRecipes.map((r) => r.name).join(', ')}`));
+const budgets = flags.budgets.split(',').map(Number);
 if (budgets.some((b) => !(b > 0))) die('--budgets: expected minutes > 0, e.g. 5,10,20');
-const n = Number(flag('n') ?? 1000);
-const outRoot = flag('out') ?? 'runs/quality';
-const retrain = args.includes('--retrain');
+const { n, out: outRoot, retrain } = flags;
 
 /** Seconds per training step of a config on the fast backend: the median of 12 after 2 warm-up steps. */
 const secondsPerStep = (cfg: TrainConfig): number => {
@@ -111,7 +109,7 @@ for (const recipe of recipes) {
       steps = Math.max(1, Math.round((minutes * 60) / perStep));
       console.error(`${recipe.name}, ${minutes} min: ${steps} steps → ${out}`);
       rmSync(out, { recursive: true, force: true });
-      tsx('scripts/train.ts', [...recipe.train, '--steps', String(steps), '--sample-count', '0', '--checkpoint-every', '0', '--out', out]);
+      tsx('scripts/train.ts', [...recipe.train, '--train-steps', String(steps), '--n', '0', '--checkpoint-every', '0', '--out', out]);
     }
     const trained = lastMetrics(out).elapsedSec;
     const evalArgs = ['--checkpoint', out, '--n', String(n), '--sampler', recipe.sampler, '--steps', String(recipe.sampleSteps)];

@@ -13,7 +13,7 @@
  *       (default mnist32:64; a network without :batch takes --n, default 64)
  *   --samplers ddpm,ddim,dpmpp2m --steps 10,25,50,1000   (sample; the defaults)
  *   --min-seconds S (ops), --json (JSON only on stdout), --render (only rewrite docs/BENCHMARKS.md
- *   from docs/benchmarks.json).
+ *   from docs/benchmarks.json). `--help` lists them with their defaults.
  * Without a display, it re-runs itself under `xvfb-run -a` when that exists, so headlessgl is measured too.
  */
 import { spawnSync } from 'node:child_process';
@@ -28,13 +28,12 @@ import { opBenchmarks } from './bench/ops.ts';
 import { trainBenchmark } from './bench/train.ts';
 import { type SamplerName, sampleBenchmarks, samplerNames } from './bench/sample.ts';
 import { type Breakdowns, renderMarkdown, type Store } from './bench/render.ts';
+import { benchCommand } from '../src/cli/commands.ts';
+import { cli } from './lib/cli.ts';
 
 const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const jsonOnly = args.includes('--json');
+const { values: flags } = cli(benchCommand, args);
+const jsonOnly = flags.json;
 const log = (...m: unknown[]): void => {
   if (!jsonOnly) console.error(...m);
 };
@@ -47,34 +46,30 @@ if (!process.env.DISPLAY && !process.env.BENCH_NO_XVFB && spawnSync('which', ['x
 }
 
 const store = 'docs/benchmarks.json';
-if (args.includes('--render')) {
+if (flags.render) {
   // only rewrite docs/BENCHMARKS.md from the stored figures
   writeFileSync('docs/BENCHMARKS.md', renderMarkdown(JSON.parse(readFileSync(store, 'utf8'))));
   process.exit(0);
 }
-const suite = flag('suite') ?? 'ops';
-if (!['ops', 'train', 'sample'].includes(suite)) {
-  console.error(`--suite ${suite}: expected ops, train or sample`);
-  process.exit(2);
-}
-const minSeconds = Number(flag('min-seconds') ?? 1);
+const suite = flags.suite;
+const minSeconds = flags['min-seconds'];
 const defaultBackends = suite === 'ops' ? 'fast-1t,fast,tfjs-wasm-1t,tfjs-wasm,plain,gpujs-cpu,gpujs-webasm,gpujs-headlessgl' : 'fast';
-const wanted = (flag('backends') ?? defaultBackends).split(',');
-const list = (name: string, fallback: string): string[] => (flag(name) ?? fallback).split(',').filter((x) => x !== '');
-const defaultBatch = Number(flag('n') ?? 64);
-const networkCases = list('networks', suite === 'sample' ? 'mnist32:64' : 'mnist32:64,seed:64').map((c) => {
+const wanted = (flags.backends ?? defaultBackends).split(',');
+const list = (given: string): string[] => given.split(',').filter((x) => x !== '');
+const defaultBatch = flags.n;
+const networkCases = list(flags.networks ?? (suite === 'sample' ? 'mnist32:64' : 'mnist32:64,seed:64')).map((c) => {
   const [networkName, batch] = c.split(':');
   return { networkName, batch: batch === undefined ? defaultBatch : Number(batch) };
 });
-const samplers = list('samplers', samplerNames.join(',')) as SamplerName[];
-const steps = list('steps', '10,25,50,1000').map(Number);
+const samplers = list(flags.samplers) as SamplerName[];
+const steps = list(flags.steps).map(Number);
 const bad = [
-  ...networkCases.filter((c) => !(Number.isInteger(c.batch) && c.batch > 0)).map((c) => `--networks ${c.networkName}:${c.batch}: the batch must be a positive integer`),
-  ...samplers.filter((x) => !(samplerNames as readonly string[]).includes(x)).map((x) => `--samplers ${x}: expected ${samplerNames.join(', ')}`),
-  ...steps.filter((n) => !(Number.isInteger(n) && n >= 1 && n <= 1000)).map((n) => `--steps ${n}: expected an integer in [1, 1000]`),
+  ...networkCases.filter((c) => !(Number.isInteger(c.batch) && c.batch > 0)).map((c) => `--networks: "${c.networkName}:${c.batch}": the batch must be a positive integer`),
+  ...samplers.filter((x) => !(samplerNames as readonly string[]).includes(x)).map((x) => `--samplers: expected ${samplerNames.join(', ')}, got "${x}"`),
+  ...steps.filter((n) => !(Number.isInteger(n) && n >= 1 && n <= 1000)).map((n) => `--steps: expected integers in [1, 1000], got "${n}"`),
 ];
 if (bad.length) {
-  console.error(bad.join('\n'));
+  process.stderr.write(`bench: ${bad[0]}\n`);
   process.exit(2);
 }
 const breakdowns: Breakdowns = {};
@@ -85,11 +80,7 @@ const runDate = new Date().toISOString();
  * figure's median: on a shared machine whose speed drifts over minutes, every backend then sees the
  * same mix of fast and slow spells, and the spread is reported with the figure.
  */
-const rounds = suite === 'sample' ? 1 : Number(flag('rounds') ?? 1);
-if (!(Number.isInteger(rounds) && rounds >= 1)) {
-  console.error(`--rounds ${flag('rounds')}: expected an integer ≥ 1`);
-  process.exit(2);
-}
+const rounds = suite === 'sample' ? 1 : flags.rounds;
 const results: BenchResult[] = [];
 /** Every figure of this run carries its start, so the page can tell which were measured together. */
 const add = (...rows: BenchResult[]): void => {

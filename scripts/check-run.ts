@@ -3,15 +3,16 @@
  * run's loss fell: the mean of its last tenth of logged losses must be below half the mean of its
  * first tenth. Prints both means.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkRunCommand } from '../src/cli/commands.ts';
+import { cli } from './lib/cli.ts';
+import { exits } from './lib/exits.ts';
 
-const dir = process.argv[2];
-if (!dir) {
-  console.error('usage: npx tsx scripts/check-run.ts RUN_DIR');
-  process.exit(2);
-}
-const losses = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { loss: number }).loss);
+const [dir] = cli(checkRunCommand).positionals;
+const metrics = join(dir, 'metrics.jsonl');
+if (!existsSync(metrics)) exits('check-run').die(`${metrics}: not found (RUN_DIR is a scripts/train.ts output folder)`);
+const losses = readFileSync(metrics, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { loss: number }).loss);
 const tenth = Math.max(1, Math.floor(losses.length / 10));
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const first = mean(losses.slice(0, tenth));

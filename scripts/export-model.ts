@@ -5,7 +5,7 @@
  * names: `load_state_dict(strict=True)` takes it after `.float()`), `config.json` (the run's training
  * config, which sample.ts and eval.ts read beside the weights) and `MODEL_CARD.md` (how it was
  * trained: command, minutes, images seen; and the evaluator's figures from `--eval FILE`, the JSON
- * that scripts/eval.ts printed for this checkpoint).
+ * that scripts/eval.ts printed for this checkpoint). `--help` lists the flags.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,39 +14,18 @@ import { encodeSafetensors, type Tensors } from '../src/io/safetensors.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
 import { network } from '../src/train/network.ts';
 import { entriesToSafetensors, loadCheckpoint } from '../src/train/checkpoint.ts';
-import { parseArgs } from './lib/args.ts';
+import { exportModelCommand } from '../src/cli/commands.ts';
+import { cli } from './lib/cli.ts';
+import { exits } from './lib/exits.ts';
 
-const help = `Usage: npx tsx scripts/export-model.ts --checkpoint DIR --out DIR [flags]
-  --checkpoint DIR   a run folder or checkpoint folder
-  --out DIR          the model folder to write (model.safetensors, config.json, MODEL_CARD.md)
-  --dtype f16|f32    weight precision in the file (default f16)
-  --no-ema           export the raw weights even when EMA weights exist
-  --eval FILE        the JSON scripts/eval.ts printed for this checkpoint, for the model card
-  --title TEXT       the model card's title
-  --command TEXT     the training command, for the model card`;
-
-const die = (msg: string): never => {
-  process.stderr.write(`export-model: ${msg}\n`);
-  process.exit(2);
-};
+const { die } = exits('export-model');
 
 const main = async (): Promise<void> => {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) return void console.log(help);
-  const args = (() => {
-    try {
-      return parseArgs(argv, ['no-ema'], ['checkpoint', 'out', 'dtype', 'eval', 'title', 'command']);
-    } catch (e) {
-      return die((e as Error).message);
-    }
-  })();
-  const from = args.get('checkpoint') ?? die('--checkpoint is required (see --help)');
-  const out = args.get('out') ?? die('--out is required (see --help)');
-  const dtype = args.get('dtype') ?? 'f16';
-  if (dtype !== 'f16' && dtype !== 'f32') return die(`--dtype: expected f16 or f32, got "${dtype}"`);
+  const { values: flags } = cli(exportModelCommand);
+  const { checkpoint: from, out, dtype } = flags;
   const ck = await loadCheckpoint(from, (c) => network(c.network)).catch((e: Error) => die(e.message));
   const net = network(ck.config.network);
-  const useEma = !args.has('no-ema') && ck.ema !== null;
+  const useEma = !flags['no-ema'] && ck.ema !== null;
   const entries = entriesToSafetensors(net.stateDict(useEma ? (ck.ema as typeof ck.weights) : ck.weights));
   const tensors: Tensors = Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, e.dtype === 'F32' && dtype === 'f16' ? { ...e, dtype: 'F16' } : e]));
   mkdirSync(out, { recursive: true });
@@ -56,12 +35,12 @@ const main = async (): Promise<void> => {
   };
   await write('model.safetensors', encodeSafetensors(tensors, { format: 'pt' }));
   await write('config.json', `${JSON.stringify({ ...ck.config, out: '.' }, null, 2)}\n`);
-  const evalPath = args.get('eval');
+  const evalPath = flags.eval;
   const figures = evalPath ? JSON.parse(readFileSync(evalPath, 'utf8')) as Record<string, unknown> : null;
   const params = net.stateDict(ck.weights).reduce((s, [, v]) => s + ('shape' in v ? v.shape.reduce((a, b) => a * b, 1) : 0), 0);
   const c = ck.config;
   const lines = [
-    `# ${args.get('title') ?? `DDPM on ${c.dataset}`}`,
+    `# ${flags.title ?? `DDPM on ${c.dataset}`}`,
     '',
     `A denoising diffusion model trained with this library (diffusion-ts) on ${c.dataset} at ${c.imageSize}×${c.imageSize}.`,
     '',
@@ -77,7 +56,7 @@ const main = async (): Promise<void> => {
     `- optimiser: Adam, lr ${c.lr}, ${c.warmup} warm-up steps, ${c.lrDecay} decay; batch ${c.batch}; EMA ${c.ema}`,
     `- ${ck.state.step.toLocaleString('en-US')} steps, ${(ck.state.step * c.batch).toLocaleString('en-US')} images seen (${((ck.state.step * c.batch) / 60000).toFixed(1)} epochs of 60,000)`,
     `- ${(ck.state.elapsedSec / 60).toFixed(0)} minutes of training on the ${c.backend} backend (2-core x64 VM)`,
-    ...(args.get('command') ? [`- command: \`${args.get('command')}\``] : []),
+    ...(flags.command ? [`- command: \`${flags.command}\``] : []),
     '',
   ];
   if (figures) {

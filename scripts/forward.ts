@@ -3,7 +3,8 @@
  * at four later timesteps, side by side. Default: 32×32, linear β with T = 200, columns
  * t = 0 (the image) and t = 50, 100, 150, 200 (1-based, as the walk-through labels them).
  *
- * `npx tsx scripts/forward.ts [--index 0] [--seed 0] [--timesteps 200] [--schedule linear] [--image-size 32] [--out docs/forward.png]`
+ * `npx tsx scripts/forward.ts [--index 0] [--seed 0] [--timesteps 200] [--schedule linear] [--image-size 32] [--out forward.png]`
+ * (`--help` lists the flags).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { key as makeKey, split } from '../src/tensor/random.ts';
@@ -17,35 +18,32 @@ import { loadMnist } from '../src/io/mnist.ts';
 import { encodePng, makeGrid } from '../src/io/image.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
 import { scaleImages } from '../src/train/data.ts';
-import { parseArgs } from './lib/args.ts';
+import { forwardCommand } from '../src/cli/commands.ts';
+import { cli } from './lib/cli.ts';
+import { exits } from './lib/exits.ts';
 
-const die = (msg: string): never => {
-  process.stderr.write(`forward: ${msg}\n`);
-  process.exit(2);
-};
+const { die } = exits('forward');
 
 const main = async (): Promise<void> => {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help')) return void console.log('Usage: npx tsx scripts/forward.ts [--index N] [--seed N] [--timesteps T] [--schedule linear|cosine|sigmoid] [--image-size S] [--out FILE.png]');
-  const args = parseArgs(argv, [], ['index', 'seed', 'timesteps', 'schedule', 'image-size', 'out']);
-  const T = args.number('timesteps', 200);
-  const sched = scheduleFromJSON({ kind: args.get('schedule') ?? 'linear', T });
+  const { values: flags } = cli(forwardCommand);
+  const T = flags.timesteps;
+  const sched = scheduleFromJSON({ kind: flags.schedule, T });
   if (E.isLeft(sched)) return die(sched.left);
   const schedule = sched.right;
-  const size = args.number('image-size', 32);
+  const size = flags['image-size'];
   const ds = await loadMnist('train')();
   if (E.isLeft(ds)) return die(ds.left.message);
-  const index = args.number('index', 0);
-  if (!Number.isInteger(index) || index < 0 || index >= ds.right.count) return die(`--index must be in [0, ${ds.right.count})`);
+  const { index } = flags;
+  if (index >= ds.right.count) return die(`--index: expected an integer in [0, ${ds.right.count}), got "${index}"`);
   const one = { ...ds.right, images: ds.right.images.subarray(index * 784, (index + 1) * 784), labels: ds.right.labels.subarray(index, index + 1), count: 1 };
   const x0 = tensor(scaleImages(one, size).pixels, [1, 1, size, size]);
   // four evenly spaced later timesteps, 0-based: T/4 − 1, …, T − 1 (49, 99, 149, 199 for T = 200)
   const ts = [1, 2, 3, 4].map((i) => Math.round((i * T) / 4) - 1);
-  const keys = split(makeKey(args.number('seed', 0)), ts.length);
+  const keys = split(makeKey(flags.seed), ts.length);
   const noisy = ts.map((t, i) => qSample(schedule, x0, t, normal(keys[i], x0.shape)));
   const row = toFloat32(concat([x0, ...noisy], 0));
   const grid = makeGrid(row, 5, 1, size, size, { nrow: 5 });
-  const out = args.get('out') ?? 'forward.png';
+  const { out } = flags;
   const w = await writeFileAtomic(out, await encodePng(grid.data, grid.width, grid.height))();
   if (E.isLeft(w)) return die(w.left.message);
   console.error(`wrote ${out}: the digit at t = 0, then x_t at t = ${ts.map((t) => t + 1).join(', ')} (1-based)`);

@@ -1,7 +1,7 @@
 /**
  * Trains the small CNN that scores class-conditional samples: `npx tsx scripts/train-classifier.ts`
- * (`--help` lists the flags). Adam with a cosine-decayed step size on the training split, each batch
- * shifted by up to ±2 px so that a digit drawn slightly off-centre is still read; prints the test
+ * (`--help` lists the flags; `--train-steps N` stops early, for a quick run). Adam with a
+ * cosine-decayed step size on the training split, each batch shifted by up to ±2 px so that a digit drawn slightly off-centre is still read; prints the test
  * accuracy and writes `assets/<dataset>-classifier.safetensors` (atomically) with a JSON beside it
  * that records the config, the accuracy and the command.
  */
@@ -20,46 +20,20 @@ import { writeFileAtomic } from '../src/io/files.ts';
 import { batchAt, batchesPerEpoch, scaleImages } from '../src/train/data.ts';
 import { classifierTrainStep, randomShift } from '../src/eval/classifier-train.ts';
 import { accuracyByClass, type Classifier, classify, saveClassifier } from '../src/eval/classify.ts';
-import { parseArgs } from './lib/args.ts';
 import { progressWriter, renderProgress } from './lib/progress.ts';
+import { trainClassifierCommand } from '../src/cli/commands.ts';
+import { cli } from './lib/cli.ts';
+import { exits } from './lib/exits.ts';
 
-const help = `Usage: npx tsx scripts/train-classifier.ts [flags]
-  --dataset NAME      mnist (default) | fashion-mnist
-  --data-dir DIR      a folder with the four IDX files (default: the dataset's usual place)
-  --epochs N          passes over the training split (default 3)
-  --steps N           stop after N batches instead (a quick run)
-  --batch N           batch size (default 64)
-  --lr X              Adam's initial step size, cosine-decayed to a twentieth of it (default 0.002)
-  --shift N           random shifts of up to ±N pixels (default 2; 0: none)
-  --seed N            PRNG seed for init, shuffling and shifts (default 0)
-  --out FILE          weights file (default assets/<dataset>-classifier.safetensors); FILE.json beside it
-  --backend NAME      engine backend (default fast)`;
-
-const die = (msg: string): never => {
-  process.stderr.write(`train-classifier: ${msg}\n`);
-  process.exit(2);
-};
+const { die } = exits('train-classifier');
 
 const main = async (): Promise<void> => {
   const argv = process.argv.slice(2);
-  if (argv.includes('--help')) return void console.log(help);
-  const args = parseArgs(argv, [], ['dataset', 'data-dir', 'epochs', 'steps', 'batch', 'lr', 'shift', 'seed', 'out', 'backend']);
-  const dataset = args.get('dataset') ?? 'mnist';
-  if (dataset !== 'mnist' && dataset !== 'fashion-mnist') return die(`--dataset ${dataset}: expected mnist or fashion-mnist`);
-  const positiveInt = (name: string, fallback: number, min = 1): number => {
-    const v = args.number(name, fallback);
-    if (!Number.isInteger(v) || v < min) die(`--${name} must be an integer ≥ ${min}, got ${v}`);
-    return v;
-  };
-  const epochs = positiveInt('epochs', 3);
-  const batch = positiveInt('batch', 64);
-  const shift = positiveInt('shift', 2, 0);
-  const seed = positiveInt('seed', 0, 0);
-  const lr = args.number('lr', 0.002);
-  if (!(lr > 0)) die(`--lr must be positive, got ${lr}`);
-  const out = args.get('out') ?? `assets/${dataset}-classifier.safetensors`;
-  if (!out.endsWith('.safetensors')) die(`--out ${out}: expected a .safetensors file`);
-  const backend = args.get('backend') ?? 'fast';
+  const { values: flags } = cli(trainClassifierCommand, argv);
+  const { dataset, epochs, batch, shift, seed, lr, backend } = flags;
+  if (!(lr > 0)) die(`--lr: expected a number > 0, got "${lr}"`);
+  const out = flags.out ?? `assets/${dataset}-classifier.safetensors`;
+  if (!out.endsWith('.safetensors')) die(`--out: expected a .safetensors file name, got "${out}"`);
   try {
     setBackend(backend as never);
   } catch (e) {
@@ -67,7 +41,7 @@ const main = async (): Promise<void> => {
   }
 
   const load = dataset === 'mnist' ? loadMnist : loadFashionMnist;
-  const dir = args.get('data-dir');
+  const dir = flags['data-dir'];
   const [trainSet, testSet] = await Promise.all([load('train', dir ? { dir } : {})(), load('test', dir ? { dir } : {})()]);
   if (E.isLeft(trainSet)) return die(trainSet.left.message);
   if (E.isLeft(testSet)) return die(testSet.left.message);
@@ -75,7 +49,7 @@ const main = async (): Promise<void> => {
   const train = scaleImages(trainSet.right, cfg.imageSize);
   const test = scaleImages(testSet.right, cfg.imageSize);
   const perEpoch = batchesPerEpoch(train.count, batch);
-  const totalSteps = args.get('steps') !== undefined ? positiveInt('steps', 1) : epochs * perEpoch;
+  const totalSteps = flags['train-steps'] ?? epochs * perEpoch;
 
   const [initKey, dataKey, shiftKey] = split(makeKey(seed), 3);
   let params = initClassifier(initKey, cfg);

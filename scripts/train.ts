@@ -1,8 +1,8 @@
 /**
  * Trains a denoising diffusion model on MNIST, Fashion-MNIST or a folder of the user's images (`--image-folder DIR`):
  * `npx tsx scripts/train.ts [--preset quick] [flags]`.
- * `--help` lists every flag. Writes checkpoints, metrics.jsonl, sample grids and a loss curve to
- * the output folder; `--resume DIR` continues a run exactly; Ctrl-C saves a checkpoint and exits.
+ * `--help` lists every flag with the default preset's values. Writes checkpoints, metrics.jsonl,
+ * sample grids and a loss curve to the output folder; `--resume DIR` continues a run exactly; Ctrl-C saves a checkpoint and exits.
  *
  * The run is a pipe of effects around a pure loop (src/train/loop.ts): parse the flags → check a
  * resume against the saved run → choose the backend and check the output folder → load the data
@@ -22,17 +22,19 @@ import { adam } from '../src/grad/optim.ts';
 import { scheduleFromConfig } from '../src/ddpm/schedule.ts';
 import { type ImageDataset, loadFashionMnist, loadMnist } from '../src/io/mnist.ts';
 import { type ImageFolderDataset, loadImageFolder } from '../src/io/image-folder.ts';
-import { encodePng, makeGrid, plotLossCurve } from '../src/io/image.ts';
+import { encodePng, makeGrid, plotLossCurve, upscale } from '../src/io/image.ts';
 import { emaTracker } from '../src/io/plot.ts';
 import { lineChartSvg } from '../src/io/svg-chart.ts';
 import { ensureWritableDir, writeFileAtomic } from '../src/io/files.ts';
-import { configFromArgs, flagHelp, type TrainConfig } from '../src/train/config.ts';
+import type { TrainConfig } from '../src/train/config.ts';
+import { configFromArgs, trainCommand, trainNotices } from '../src/cli/train.ts';
 import { network, type Network, type Weights } from '../src/train/network.ts';
 import { batchesPerEpoch, scaleImages, type ScaledImages } from '../src/train/data.ts';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.ts';
 import { copyWeights, runTraining, type StepEvent, type StepSetup, type TrainState } from '../src/train/loop.ts';
 import { drawImages } from '../src/train/generate.ts';
 import { type Progress, progressWriter, renderProgress } from './lib/progress.ts';
+import { cli } from './lib/cli.ts';
 
 const NAME = 'train';
 const resumeCommand = (dir: string) => `npx tsx scripts/train.ts --resume ${dir}`;
@@ -229,7 +231,7 @@ const execute = (stopRequested: () => boolean) => async (r: Ready): Promise<E.Ei
       // a class-conditional net draws rows of digits 0, 1, 2, … with guidance scale 3
       ...(conditional ? { labels: Float32Array.from({ length: cfg.sampleCount }, (_, i) => Math.floor(i / 8) % net.numClasses), guidance: 3 } : {}),
     });
-    const img = makeGrid(images, cfg.sampleCount, net.channels, cfg.imageSize, cfg.imageSize, { nrow: conditional ? 8 : Math.ceil(Math.sqrt(cfg.sampleCount)) });
+    const img = upscale(makeGrid(images, cfg.sampleCount, net.channels, cfg.imageSize, cfg.imageSize, { nrow: conditional ? 8 : Math.ceil(Math.sqrt(cfg.sampleCount)) }), cfg.sampleScale);
     await writeAtomic(join(cfg.out, file), await encodePng(img.data, img.width, img.height));
   };
 
@@ -271,9 +273,6 @@ const execute = (stopRequested: () => boolean) => async (r: Ready): Promise<E.Ei
   await sampleGrid(state, 'samples.png');
   return E.right(`done: ${state.step} steps in ${elapsedSec.toFixed(0)} s; final smoothed loss ${smooth.toFixed(4)}; wrote ${cfg.out}/${cfg.sampleCount > 0 ? 'samples.png, ' : ''}loss.png, loss.svg, metrics.jsonl and checkpoints/`);
 };
-
-const usage = (): string =>
-  ['Usage: npx tsx scripts/train.ts [flags]', '', ...flagHelp.map(([f, d]) => `  ${f.padEnd(30)} ${d}`)].join('\n');
 
 /** The whole run; resolves to the line to print last, or the one-line error. */
 const train = (argv: readonly string[], stopRequested: () => boolean): TE.TaskEither<Error, string> =>
@@ -323,19 +322,18 @@ if (isMainThread) {
     throw e;
   });
   const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(usage());
-  } else {
-    // the loop runs in a worker so that this thread is always free to take a signal at once
-    // (a training step blocks its thread for longer than tsx waits for an acknowledgement)
-    const stop = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(new URL('./lib/ts-worker.mjs', import.meta.url), { workerData: { entry: import.meta.url, argv, stop } });
-    onStopSignals(() => Atomics.store(stop, 0, 1));
-    worker.on('error', fatal);
-    worker.on('exit', (code) => {
-      process.exitCode = code;
-    });
-  }
+  // --help, --version and a mistyped flag are answered here, before a worker starts
+  const flags = cli(trainCommand, argv);
+  for (const note of trainNotices(flags)) process.stderr.write(`${NAME}: note: ${note}\n`);
+  // the loop runs in a worker so that this thread is always free to take a signal at once
+  // (a training step blocks its thread for longer than tsx waits for an acknowledgement)
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(new URL('./lib/ts-worker.mjs', import.meta.url), { workerData: { entry: import.meta.url, argv, stop } });
+  onStopSignals(() => Atomics.store(stop, 0, 1));
+  worker.on('error', fatal);
+  worker.on('exit', (code) => {
+    process.exitCode = code;
+  });
 } else {
   const { argv, stop } = workerData as { argv: string[]; stop: Int32Array };
   train(argv, () => Atomics.load(stop, 0) === 1)().then((r) => {

@@ -127,7 +127,7 @@ describe('classifier weights file', () => {
 describe('scripts/train-classifier.ts', () => {
   it('writes weights that load and a JSON with the config, the test accuracy and the command', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'train-clf-')), 'c.safetensors');
-    const r = spawnSync(join('node_modules', '.bin', 'tsx'), ['scripts/train-classifier.ts', '--steps', '40', '--batch', '32', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(join('node_modules', '.bin', 'tsx'), ['scripts/train-classifier.ts', '--train-steps', '40', '--batch', '32', '--out', out], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/test accuracy \d+\.\d\d% \(\d+\/10000\)/);
     const clf = await loadClassifier(out)();
@@ -135,13 +135,13 @@ describe('scripts/train-classifier.ts', () => {
     const info = JSON.parse(readFileSync(out.replace(/\.safetensors$/, '.json'), 'utf8')) as Record<string, unknown>;
     expect(info).toMatchObject({ dataset: 'mnist', config: cfg, parameters: 55_338, testImages: 10_000, training: { steps: 40, batch: 32 } });
     expect(info.testAccuracy).toBeGreaterThan(0.3); // 40 steps already beat chance (0.1) by far
-    expect(info.command).toBe(`npx tsx scripts/train-classifier.ts --steps 40 --batch 32 --out ${out}`);
+    expect(info.command).toBe(`npx tsx scripts/train-classifier.ts --train-steps 40 --batch 32 --out ${out}`);
   });
 
   it('refuses an unknown dataset', () => {
     const r = spawnSync(join('node_modules', '.bin', 'tsx'), ['scripts/train-classifier.ts', '--dataset', 'cifar'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('--dataset cifar: expected mnist or fashion-mnist');
+    expect(r.stderr).toBe('train-classifier: --dataset: expected mnist or fashion-mnist, got "cifar"\n');
   });
 });
 

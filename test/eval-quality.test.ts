@@ -123,7 +123,7 @@ describe('scripts/eval.ts', () => {
       [['--images', bad], /bad\.npy: expected shape \[N, 1, 28, 28\], got \[2, 1, 32, 32\]/],
       [['--images', bad, '--dataset', 'cifar'], /--dataset: expected mnist or fashion-mnist, got "cifar"/],
       [['--checkpoint', join(dir, 'absent')], /absent\/config\.json: ENOENT/],
-      [['--images', bad, '--labels', 'rows', '--bogus', '1'], /unknown flag --bogus/],
+      [['--images', bad, '--labels', 'rows', '--bogus', '1'], /^eval: --bogus: unknown flag \(see --help\)$/m],
     ];
     for (const [argv, message] of cases) {
       const r = spawnSync(tsx, ['scripts/eval.ts', ...argv], { encoding: 'utf8', timeout: 60_000 });

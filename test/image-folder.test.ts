@@ -207,7 +207,7 @@ describe('RGB training end to end', () => {
   it('scripts/train.ts --image-folder --channels 3 writes a checkpoint and an RGB sample grid', async () => {
     out = join(root, 'run');
     const r = run('scripts/train.ts', ['--preset', 'tiny', '--image-folder', at('shapes'), '--channels', '3', '--image-size', '16',
-      '--batch', '4', '--steps', '3', '--log-every', '1', '--sample-count', '4', '--sample-steps', '2', '--out', out]);
+      '--batch', '4', '--train-steps', '3', '--log-every', '1', '--n', '4', '--steps', '2', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/data: 8 images of RGB 16×16 from .*shapes/);
     for (const f of ['samples.png', 'latest.json', 'checkpoints/step-0000003/model.safetensors', 'checkpoints/step-0000003/config.json']) {
@@ -226,7 +226,7 @@ describe('RGB training end to end', () => {
   });
 
   it('refuses a class-conditional net whose classes do not match the subfolders, and a resume on another folder', () => {
-    const cond = run('scripts/train.ts', ['--preset', 'cond', '--image-folder', at('classes'), '--steps', '1', '--out', join(root, 'cond')]);
+    const cond = run('scripts/train.ts', ['--preset', 'cond', '--image-folder', at('classes'), '--train-steps', '1', '--out', join(root, 'cond')]);
     expect(cond.status).toBe(2);
     expect(cond.stderr).toMatch(/classes has 2 class subfolders \(cats, dogs\), but the network has numClasses = 10; pass --network-json '\{"numClasses":2\}'/);
     const resume = run('scripts/train.ts', ['--resume', out, '--image-folder', at('classes')]);

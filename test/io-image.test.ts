@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { Jimp } from 'jimp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage, decodeImageFile, encodePng, makeGrid, plotLossCurve, readImageFile, smoothEma, writePng } from '../src/io/image.ts';
+import { decodeImage, decodeImageFile, encodePng, makeGrid, plotLossCurve, readImageFile, smoothEma, upscale, writePng } from '../src/io/image.ts';
 import { plotArea } from '../src/io/plot.ts';
 
 const pixel = (img: { data: Uint8Array; width: number }, x: number, y: number) => [...img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 4)];
@@ -77,6 +77,35 @@ describe('makeGrid lays images out like torchvision', () => {
   it('refuses inconsistent sizes', () => {
     expect(() => makeGrid(new Float32Array(5), 2, 1, 2, 2)).toThrow(/images has 5 values, but \[2, 1, 2, 2\] needs 8/);
     expect(() => makeGrid(new Float32Array(8), 2, 2, 2, 1)).toThrow(/channels must be 1 or 3/);
+  });
+});
+
+describe('upscale draws each pixel as a block (nearest neighbour)', () => {
+  /** A 3×2 picture whose pixels all differ, in every channel. */
+  const small = { data: Uint8Array.from({ length: 3 * 2 * 4 }, (_, i) => (i * 37) % 256), width: 3, height: 2 };
+
+  it('output pixel (x, y) is input pixel (⌊x/N⌋, ⌊y/N⌋), RGBA alike', () => {
+    for (const n of [2, 3]) {
+      const big = upscale(small, n);
+      expect([big.width, big.height]).toEqual([3 * n, 2 * n]);
+      for (let y = 0; y < big.height; y++)
+        for (let x = 0; x < big.width; x++) expect(pixel(big, x, y)).toEqual(pixel(small, Math.floor(x / n), Math.floor(y / n)));
+    }
+  });
+
+  it('1 is the identity; a grid scales with its padding; an unaligned view reads right', () => {
+    expect(upscale(small, 1)).toBe(small);
+    const grid = makeGrid(batch(2, 2, 2), 2, 1, 2, 2, { range: [0, 255] });
+    const big = upscale(grid, 4);
+    expect([big.width, big.height]).toEqual([4 * grid.width, 4 * grid.height]);
+    expect(pixel(big, 4 * 2 + 3, 4 * 2 + 3)).toEqual(pixel(grid, 2, 2));
+    const shifted = new Uint8Array(small.data.length + 1);
+    shifted.set(small.data, 1);
+    expect(upscale({ ...small, data: shifted.subarray(1) }, 2)).toEqual(upscale(small, 2));
+  });
+
+  it('refuses a factor that is not a positive integer', () => {
+    for (const f of [0, 1.5, -2, NaN]) expect(() => upscale(small, f)).toThrow(/factor must be an integer ≥ 1/);
   });
 });
 

@@ -1,8 +1,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { configFromArgs, decodeSavedConfig, defaultPreset, presets, TrainConfig } from '../src/train/config.ts';
+import { decodeSavedConfig, defaultPreset, presets, TrainConfig } from '../src/train/config.ts';
 import { network, networkChannels } from '../src/train/network.ts';
 import { countParams } from '../src/layers/index.ts';
+import { helpText, parseCommand } from '../src/cli/flags.ts';
+import { configFromArgs, trainCommand, trainNotices } from '../src/cli/train.ts';
 import * as R from '../src/tensor/random.ts';
 
 const parse = (argv: string[]) => configFromArgs(argv);
@@ -37,7 +39,7 @@ describe('train config', () => {
   it('no flags gives the default preset; flags override fields', () => {
     const d = parse([]);
     expect(E.isRight(d) && d.right.config.preset).toBe(defaultPreset);
-    const r = parse(['--preset', 'seed', '--batch', '64', '--lr=3e-4', '--steps', '10', '--schedule', 'cosine', '--timesteps', '500', '--network-json', '{"timeDim":64}']);
+    const r = parse(['--preset', 'seed', '--batch', '64', '--lr=3e-4', '--train-steps', '10', '--schedule', 'cosine', '--timesteps', '500', '--network-json', '{"timeDim":64}']);
     if (E.isLeft(r)) throw r.left;
     const c = r.right.config;
     expect([c.batch, c.lr, c.steps, c.out]).toEqual([64, 3e-4, 10, 'runs/seed']);
@@ -47,17 +49,69 @@ describe('train config', () => {
 
   it('bad values are refused with the path and the reason, before any work', () => {
     expect(error(['--batch', '0'])).toMatch(/train config: "batch": expected a positive integer, got 0/);
-    expect(error(['--lr', 'fast'])).toMatch(/"lr": expected a finite number > 0, got "fast"/);
+    expect(error(['--lr', '-1'])).toMatch(/"lr": expected a finite number > 0, got -1/);
     expect(error(['--ema', '1'])).toMatch(/"ema": expected a number in \[0, 1\)/);
-    expect(error(['--preset', 'huge'])).toMatch(/unknown preset "huge"/);
-    expect(error(['--network', 'resnet'])).toMatch(/unknown network "resnet"/);
-    expect(error(['--btach', '3'])).toMatch(/"--btach": unknown flag/);
+    expect(error(['--preset', 'huge'])).toBe('--preset: expected seed, reference, tiny, quick or cond, got "huge"');
+    expect(error(['--network', 'resnet'])).toMatch(/^--network: expected mnist32, .* or seedTiny, got "resnet"$/);
+    expect(error(['--btach', '3'])).toBe('--btach: unknown flag (see --help)');
+    expect(error(['--lr', 'fast'])).toBe('--lr: expected a number, got "fast"');
+    expect(error(['--train-steps', 'many'])).toBe('--train-steps: expected a number or none, got "many"');
+    expect(error(['--sampler', 'euler'])).toBe('--sampler: expected ddpm, ddim or dpmpp2m, got "euler"');
+    expect(error(['runs/x'])).toBe('"runs/x": unexpected argument (flags start with --; see --help)');
     expect(error(['--schedule', 'cosine', '--beta-end', '0.02'])).toMatch(/betaEnd/);
     expect(error(['--timesteps', '-5'])).toMatch(/"schedule"\."T"/);
     expect(error(['--network-json', '{"baseChannels": 0}'])).toMatch(/baseChannels/);
     expect(error(['--preset', 'seed', '--image-size', '28'])).toMatch(/"imageSize": .*not divisible by 16/);
-    expect(error(['--sample-steps', '5000'])).toMatch(/"sampleSteps": 5000 sampling steps exceed T/);
-    expect(error(['--steps'])).toMatch(/"steps": missing value/);
+    expect(error(['--steps', '5000'])).toMatch(/"sampleSteps": 5000 sampling steps exceed T/);
+    expect(error(['--train-steps'])).toBe('--train-steps: needs a value (--train-steps N|none)');
+  });
+
+  it('--n, --steps and --sampler are the grids\' (as in sample.ts); --train-steps the optimizer\'s; the old grid names still work', () => {
+    const config = (argv: string[]) => {
+      const r = parse(argv);
+      if (E.isLeft(r)) throw r.left;
+      return r.right.config;
+    };
+    const c = config(['--n', '16', '--steps', '20', '--sampler', 'ddim', '--train-steps', '300', '--scale', '3']);
+    expect([c.sampleCount, c.sampleSteps, c.sampler, c.steps, c.sampleScale]).toEqual([16, 20, 'ddim', 300, 3]);
+    const old = config(['--sample-count', '16', '--sample-steps', '20']);
+    expect([old.sampleCount, old.sampleSteps, old.steps]).toEqual([16, 20, presets[defaultPreset].steps]);
+    // none: the run's length is --epochs passes over the data
+    expect(config(['--train-steps', 'none', '--epochs', '2']).steps).toBeNull();
+    expect(error(['--scale', '0'])).toMatch(/"sampleScale": expected a positive integer, got 0/);
+  });
+
+  it('notes that --steps without --train-steps sets the grids\' steps, not the optimizer\'s', () => {
+    const notes = (argv: string[]) => {
+      const inv = parseCommand(trainCommand)(argv);
+      if (E.isLeft(inv) || inv.right.kind !== 'run') throw new Error(argv.join(' '));
+      return trainNotices(inv.right);
+    };
+    expect(notes(['--steps', '50'])).toEqual(['--steps sets the grids\' sampling steps; the number of optimizer steps is --train-steps']);
+    expect(notes(['--steps', '50', '--train-steps', '100'])).toEqual([]);
+    expect(notes(['--sample-steps', '50'])).toEqual([]);
+    expect(notes([])).toEqual([]);
+  });
+
+  it('--help shows every flag with the default preset\'s value, and lists the presets', () => {
+    const help = helpText(trainCommand);
+    /** A flag's help: its line and the indented lines that continue it. */
+    const entry = (label: string): string => {
+      const lines = help.split('\n');
+      const i = lines.findIndex((l) => l.trimStart().startsWith(`${label} `));
+      const rest = lines.slice(i + 1);
+      const end = rest.findIndex((l) => !/^ {10,}\S/.test(l));
+      return [lines[i], ...rest.slice(0, end)].map((l) => l.trim()).join(' ');
+    };
+    const q = presets[defaultPreset];
+    for (const [label, value] of [['--train-steps N|none', q.steps], ['--batch N', q.batch], ['--lr X', q.lr], ['--n N', q.sampleCount], ['--steps N', q.sampleSteps],
+      ['--sampler NAME', q.sampler], ['--backend NAME', 'fast'], ['--timesteps T', q.schedule.T], ['--preset NAME', 'quick'], ['--network NAME', 'small']] as const) {
+      expect(entry(label), label).toContain(`(default ${value}`);
+    }
+    expect(entry('--n N')).toContain('also --sample-count');
+    expect(entry('--steps N')).toContain('also --sample-steps');
+    for (const name of Object.keys(presets)) expect(help).toMatch(new RegExp(`^  ${name} +`, 'm'));
+    expect(help).toContain('tiny       net tiny, 28×28, cosine T = 200, eps; 200 steps of batch 16');
   });
 
   it('--image-folder is the folder dataset, RGB by default; --channels sets the network\'s channels', () => {
@@ -82,7 +136,7 @@ describe('train config', () => {
 
   it('refuses channel and dataset combinations that cannot train', () => {
     expect(error(['--channels', '3'])).toMatch(/"network": mnist is grayscale: the network must take 1 channel, not 3/);
-    expect(error(['--image-folder', 'pics', '--channels', '2'])).toMatch(/"channels": expected 1 \(gray\) or 3 \(RGB\), got "2"/);
+    expect(error(['--image-folder', 'pics', '--channels', '2'])).toBe('--channels: expected 1 or 3, got "2"');
     expect(error(['--dataset', 'folder'])).toMatch(/"imageFolder": the folder dataset needs --image-folder DIR/);
     expect(error(['--dataset', 'mnist', '--image-folder', 'pics'])).toMatch(/"imageFolder": .*the dataset is "mnist"/);
     expect(error(['--image-folder', 'pics', '--data-dir', 'idx'])).toMatch(/"dataDir": is the IDX datasets' folder/);

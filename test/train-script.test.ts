@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../src/io/safetensors.ts';
 
 const tsx = join('node_modules', '.bin', 'tsx');
-const small = ['--preset', 'tiny', '--batch', '4', '--log-every', '1', '--sample-count', '4', '--sample-steps', '3'];
+const small = ['--preset', 'tiny', '--batch', '4', '--log-every', '1', '--n', '4', '--steps', '3'];
 
 const train = (args: string[]) => spawnSync(tsx, ['scripts/train.ts', ...small, ...args], { encoding: 'utf8', timeout: 240_000 });
 
@@ -24,7 +24,7 @@ describe('scripts/train.ts', () => {
   const full = tmp();
 
   it('writes metrics, checkpoints and pictures', () => {
-    const r = train(['--steps', '8', '--checkpoint-every', '4', '--out', full]);
+    const r = train(['--train-steps', '8', '--checkpoint-every', '4', '--scale', '2', '--out', full]);
     expect(r.status, r.stderr).toBe(0);
     const m = metrics(full);
     expect(m.map((x) => x.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -38,12 +38,15 @@ describe('scripts/train.ts', () => {
     // not a terminal: a progress line at most every 10 s (the first step's) and the last one, not a line per step
     expect(r.stderr.split('\n').filter((l) => /step \d+\/8 \|/.test(l)).length).toBeLessThanOrEqual(3);
     expect(existsSync(join(full, 'loss.svg'))).toBe(true);
+    // --scale 2: the 2×2 grid of 28-px digits with 2-px padding (62 px square) drawn at twice the size
+    const png = readFileSync(join(full, 'samples.png'));
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([124, 124]);
   });
 
   it('--resume continues exactly: the losses after resume equal the uninterrupted run', () => {
     const part = tmp();
-    expect(train(['--steps', '4', '--out', part]).status).toBe(0);
-    const r = spawnSync(tsx, ['scripts/train.ts', '--resume', part, '--steps', '8', '--log-every', '1'], { encoding: 'utf8', timeout: 240_000 });
+    expect(train(['--train-steps', '4', '--out', part]).status).toBe(0);
+    const r = spawnSync(tsx, ['scripts/train.ts', '--resume', part, '--train-steps', '8', '--log-every', '1'], { encoding: 'utf8', timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/resuming at step 4/);
     expect(metrics(part).map((x) => x.loss)).toEqual(metrics(full).map((x) => x.loss));
@@ -80,11 +83,14 @@ describe('scripts/train.ts', () => {
     const s = spawnSync(tsx, ['scripts/sample.ts', '--checkpoint', join(out, 'model.safetensors'), '--n', '2', '--steps', '2', '--out', join(out, 's.npy')], { encoding: 'utf8', timeout: 120_000 });
     expect(s.status, s.stderr).toBe(0);
     expect(existsSync(join(out, 's.npy'))).toBe(true);
+    // progress while sampling (on a pipe: the first step's line and the last), then a summary
+    expect(s.stderr).toMatch(/^sampling 2 \(ddpm\) \|█+\| step 2\/2 \| [\d.]+ steps\/s \| ETA/m);
+    expect(s.stderr).toMatch(/^wrote .*s\.npy: 2 images, 2 ddpm steps, seed 0; [\d.]+ s in all, [\d.]+ s of sampling$/m);
   });
 
   /** Starts a long run in a process group of its own, as a terminal runs a foreground command. */
   const startInGroup = (command: string, args: string[], dir: string) => {
-    const child = spawn(command, [...args, 'scripts/train.ts', ...small, '--steps', '100000', '--checkpoint-every', '0', '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const child = spawn(command, [...args, 'scripts/train.ts', ...small, '--train-steps', '100000', '--checkpoint-every', '0', '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let err = '';
     child.stderr.on('data', (d) => {
       err += String(d);
@@ -143,7 +149,7 @@ describe('scripts/train.ts', () => {
     const file = join(tmp(), 'afile');
     writeFileSync(file, '');
     for (const [out, why] of [[join(file, 'run'), `${file}: is a file`], ['/proc/diffusion-ts-test', '/proc/diffusion-ts-test: cannot create the output folder']]) {
-      const r = spawnSync(tsx, ['scripts/train.ts', ...small, '--out', out], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(tsx, ['scripts/train.ts', ...small, '--train-steps', '1', '--out', out], { encoding: 'utf8', timeout: 60_000 });
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain(`train: ${why}`);
@@ -152,7 +158,7 @@ describe('scripts/train.ts', () => {
 
   it('a diverging loss stops the run with a clear message and keeps the last good checkpoint', () => {
     const dir = tmp();
-    const r = train(['--steps', '50', '--lr', '1e30', '--checkpoint-every', '1', '--out', dir]);
+    const r = train(['--train-steps', '50', '--lr', '1e30', '--checkpoint-every', '1', '--out', dir]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/the loss became (NaN|Infinity|-Infinity) at step (\d+); stopping/);
     const bad = Number(/at step (\d+)/.exec(r.stderr)?.[1]);

@@ -1,7 +1,7 @@
 r"""Train a diffusion-ts network with PyTorch DDP; the result samples in the library.
 
     torchrun --standalone --nproc_per_node=8 interop/pytorch/train_ddp.py \
-        --data-dir ~/mnist --config assets/ddpm-mnist-cond/config.json --steps 20000 --batch 512 --out runs/pt-cond
+        --data-dir ~/mnist --config assets/ddpm-mnist-cond/config.json --train-steps 20000 --batch 512 --out runs/pt-cond
     npx tsx scripts/sample.ts --checkpoint runs/pt-cond/model.safetensors --class all --out cond.png
 
 The recipe is the library's (src/train): images in [-1, 1], t ~ U{0..T-1}, an eps/x0/v target with
@@ -43,7 +43,9 @@ def parse_args():
     p.add_argument("--config", help="a diffusion-ts config.json to start from (network, schedule, recipe)")
     p.add_argument("--network", choices=sorted(NAMED_NETWORKS), help="one of the library's named networks")
     p.add_argument("--classes", type=int, help="numClasses of a mnist32-family net (10: class-conditional)")
-    for flag, kind in [("steps", int), ("batch", int), ("lr", float), ("warmup", int), ("ema", float),
+    # optimizer steps are --train-steps, as in scripts/train.ts (where --steps is the grids' sampling steps)
+    p.add_argument("--train-steps", "--steps", dest="steps", type=int, help="optimizer steps in total (--steps: its older name)")
+    for flag, kind in [("batch", int), ("lr", float), ("warmup", int), ("ema", float),
                        ("cond-drop", float), ("min-snr", float), ("timesteps", int), ("image-size", int), ("seed", int)]:
         p.add_argument(f"--{flag}", type=kind)
     p.add_argument("--schedule", choices=["linear", "cosine", "sigmoid"])

@@ -6,7 +6,7 @@
 export interface QualityRecipe {
   readonly name: string;
   readonly description: string;
-  /** scripts/train.ts flags (the bench adds --steps, --out and turns the grids off) */
+  /** scripts/train.ts flags (the bench adds --train-steps, --out and turns the grids off) */
   readonly train: readonly string[];
   /** how the run is sampled for scoring */
   readonly sampler: 'ddpm' | 'ddim' | 'dpmpp2m';

@@ -23,6 +23,8 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { type BenchResult, timeMedian } from './harness.ts';
+import { benchTfjsCommand } from '../../src/cli/commands.ts';
+import { cli } from '../lib/cli.ts';
 
 const require = createRequire(import.meta.url);
 const wasmVersion = (require('@tensorflow/tfjs-backend-wasm/package.json') as { version: string }).version;
@@ -174,17 +176,13 @@ export const checkFilterGradient = (): number => tf.tidy(() => {
 });
 
 const main = async (): Promise<void> => {
-  const args = process.argv.slice(2);
-  const flag = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const { values: flags } = cli(benchTfjsCommand);
   // --threaded: the threaded build even for one thread (to tell the build's cost from the threads' gain)
-  const setup = await initTfjsWasm(Number(flag('threads') ?? 1), { threaded: args.includes('--threaded') });
+  const setup = await initTfjsWasm(flags.threads, { threaded: flags.threaded });
   console.error(`tfjs-wasm: ${setup.note}`);
   const err = checkFilterGradient();
   if (!(err < 1e-3)) throw new Error(`tfjs-wasm: the weight gradient as a conv2d is off by ${err}`);
-  console.log(JSON.stringify(tfjsOpBenchmarks(setup, Number(flag('min-seconds') ?? 1))));
+  console.log(JSON.stringify(tfjsOpBenchmarks(setup, flags['min-seconds'])));
   // the threaded build's workers would keep the process alive
   process.exit(0);
 };

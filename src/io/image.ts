@@ -78,6 +78,28 @@ export const makeGrid = (
   return { data, width, height };
 };
 
+/**
+ * The picture with each pixel drawn as a `factor` × `factor` block (nearest neighbour): a 28-px
+ * digit is a speck on a modern screen, and any smoothing would invent grey levels the model never
+ * drew. `factor` 1 returns the picture itself.
+ */
+export const upscale = (img: RgbaImage, factor: number): RgbaImage => {
+  if (!(Number.isInteger(factor) && factor >= 1)) throw new EncodeError(`upscale: factor must be an integer ≥ 1, got ${factor}`);
+  if (factor === 1) return img;
+  const width = img.width * factor;
+  const height = img.height * factor;
+  // whole pixels as 32-bit words (a view needs 4-byte alignment; a copy has it)
+  const bytes = img.data.byteOffset % 4 === 0 ? img.data : img.data.slice();
+  const src = new Uint32Array(bytes.buffer, bytes.byteOffset, img.width * img.height);
+  const data = new Uint8Array(width * height * 4);
+  const out = new Uint32Array(data.buffer);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / factor) * img.width;
+    for (let x = 0; x < width; x++) out[y * width + x] = src[row + Math.floor(x / factor)]!;
+  }
+  return { data, width, height };
+};
+
 export const encodePng = async (rgba: Uint8Array, width: number, height: number): Promise<Uint8Array> => {
   if (rgba.length !== width * height * 4) throw new EncodeError(`encodePng: ${rgba.length} bytes is not ${width}×${height}×4`);
   const image = Jimp.fromBitmap({ width, height, data: Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength) });

@@ -1,15 +1,15 @@
 /**
- * The training configuration: one io-ts codec for the whole run, named presets, and CLI flags that
- * override any field. Everything is validated before any work starts; a bad value is refused with
- * its path and the reason (`train config: "batch": expected a positive integer, got 0`).
+ * The training configuration: one io-ts codec for the whole run, named presets, and the checks
+ * across fields. scripts/train.ts's flags override any field (src/cli/train.ts); everything is
+ * validated before any work starts, and a bad value is refused with its path and the reason
+ * (`train config: "batch": expected a positive integer, got 0`).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
 import { decodeWith, numberWhere, oneOf } from '../io/codec.ts';
 import { FormatError } from '../io/errors.ts';
 import { ScheduleConfig } from '../ddpm/schedule.ts';
-import { namedNetworks, NetworkConfig, networkChannels, withChannels } from './network.ts';
+import { namedNetworks, NetworkConfig, networkChannels } from './network.ts';
 import { NonNegativeInt, PositiveInt } from '../layers/config.ts';
 import type { UnetConfig } from '../layers/unet.ts';
 import { samplerNames } from './generate.ts';
@@ -66,13 +66,15 @@ export const TrainConfig = t.exact(t.type({
   sampler: oneOf('sampler', samplerNames),
   /** sampling steps used for the grids (≤ T; fewer is faster, evenly respaced) */
   sampleSteps: PositiveInt,
+  /** the grids' pictures: each pixel drawn as a sampleScale × sampleScale block (1: as sampled) */
+  sampleScale: PositiveInt,
 }), 'TrainConfig');
 export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 
 const common = {
   dataset: 'mnist' as const, dataDir: null, imageFolder: null, seed: 0, backend: 'fast', logEvery: 10,
   checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null, objective: 'eps' as const, minSnr: 0, condDrop: 0.1,
-  warmup: 0, lrDecay: 'constant' as const, sampler: 'ddpm' as const,
+  warmup: 0, lrDecay: 'constant' as const, sampler: 'ddpm' as const, sampleScale: 1,
 };
 
 /**
@@ -115,152 +117,10 @@ export const presets: Readonly<Record<string, Omit<TrainConfig, 'out'>>> = {
 
 export const defaultPreset = 'quick';
 
-/** Documentation of every flag, for --help. */
-export const flagHelp: readonly (readonly [string, string])[] = [
-  ['--preset NAME', `one of ${Object.keys(presets).join(', ')} (default ${defaultPreset})`],
-  ['--network NAME', `one of ${Object.keys(namedNetworks).join(', ')}`],
-  ['--network-json JSON', 'fields of the network config to override, e.g. \'{"baseChannels":24}\''],
-  ['--dataset NAME', datasets.join(' | ')],
-  ['--data-dir DIR', 'folder with the dataset IDX files'],
-  ['--image-folder DIR', 'train on your own .png/.jpg images: in DIR, or one subfolder per class (sets --dataset folder)'],
-  ['--channels 1|3', 'image channels: 1 gray, 3 RGB (default 3 with --image-folder, 1 for MNIST)'],
-  ['--image-size N', 'resize images to N×N'],
-  ['--schedule KIND', 'linear | cosine | sigmoid'],
-  ['--timesteps T', 'number of diffusion steps'],
-  ['--beta-start B, --beta-end B', 'linear schedule endpoints'],
-  ['--epochs N', 'passes over the data (when --steps is not set)'],
-  ['--steps N', 'optimizer steps in total'],
-  ['--batch N', 'batch size'],
-  ['--lr X', 'Adam learning rate'],
-  ['--warmup N', 'optimizer steps of linear learning-rate warm-up (0 = none)'],
-  ['--lr-decay KIND', 'constant | cosine (to lr/20 at the last step)'],
-  ['--ema D', 'EMA decay of the weights (0 = off)'],
-  ['--objective eps|x0|v', 'what the network predicts (quick and cond: v; the other presets: eps)'],
-  ['--min-snr G', 'min-SNR-γ loss weighting (0 = off)'],
-  ['--cond-drop P', 'class-conditional nets: probability of the null label in training (default 0.1)'],
-  ['--seed N', 'PRNG seed'],
-  ['--backend NAME', 'plain | gpujs-cpu | gpujs-webasm | gpujs-headlessgl | …'],
-  ['--out DIR', 'output folder (default runs/<preset>)'],
-  ['--log-every N', 'steps between metrics lines'],
-  ['--checkpoint-every N', 'steps between checkpoints (0: end and Ctrl-C only)'],
-  ['--sample-every N', 'steps between sample grids (0: end only)'],
-  ['--sample-count N', 'images per grid (0: no grids)'],
-  ['--sampler NAME', `the grids' sampler: ${samplerNames.join(' | ')}`],
-  ['--sample-steps N', 'sampling steps for the grids'],
-  ['--resume DIR', 'continue the run saved in DIR exactly where it stopped'],
-];
-
-/** Flags that map one-to-one onto top-level config fields, with how to parse their value. */
-const simpleFlags: Readonly<Record<string, readonly [keyof TrainConfig, 'number' | 'string' | 'nullableNumber']>> = {
-  dataset: ['dataset', 'string'], 'data-dir': ['dataDir', 'string'], 'image-folder': ['imageFolder', 'string'], 'image-size': ['imageSize', 'number'],
-  epochs: ['epochs', 'number'], steps: ['steps', 'nullableNumber'], batch: ['batch', 'number'], lr: ['lr', 'number'],
-  warmup: ['warmup', 'number'], 'lr-decay': ['lrDecay', 'string'],
-  ema: ['ema', 'number'], objective: ['objective', 'string'], 'min-snr': ['minSnr', 'number'], 'cond-drop': ['condDrop', 'number'], seed: ['seed', 'number'], backend: ['backend', 'string'], out: ['out', 'string'],
-  'log-every': ['logEvery', 'number'], 'checkpoint-every': ['checkpointEvery', 'number'], 'sample-every': ['sampleEvery', 'number'],
-  'sample-count': ['sampleCount', 'number'], 'sample-steps': ['sampleSteps', 'number'], sampler: ['sampler', 'string'],
-};
-
-export interface ParsedArgs {
-  readonly config: TrainConfig;
-  readonly resume: string | null;
-  readonly help: boolean;
-}
-
 const fail = (path: string[], reason: string): E.Either<FormatError, never> => E.left(new FormatError('train config', path, reason));
 
-/** A flag's text as a number when it looks like one (so the codec reports "expected …, got "abc""). */
-const parseValue = (raw: string, kind: 'number' | 'string' | 'nullableNumber'): unknown => {
-  if (kind === 'string') return raw;
-  if (kind === 'nullableNumber' && (raw === 'null' || raw === 'none')) return null;
-  const n = Number(raw);
-  return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
-};
-
-/** `--name value` / `--name=value` pairs; a flag without a value is an error unless it is boolean. */
-const tokenize = (argv: readonly string[]): E.Either<FormatError, Map<string, string>> => {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) return fail([a], 'unexpected argument (flags start with --)');
-    const eq = a.indexOf('=');
-    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-    if (name === 'help') {
-      out.set('help', 'true');
-      continue;
-    }
-    const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
-    if (value === undefined) return fail([name], 'missing value');
-    out.set(name, value);
-  }
-  return E.right(out);
-};
-
-const knownFlags = new Set([...Object.keys(simpleFlags), 'channels', 'preset', 'network', 'network-json', 'schedule', 'timesteps', 'beta-start', 'beta-end', 'resume', 'help']);
-
-/**
- * CLI flags → a validated config: the preset's fields, then every flag on top, then the codec.
- * `base` (a resumed run's saved config) replaces the preset when given.
- */
-export const configFromArgs = (argv: readonly string[], base?: TrainConfig): E.Either<FormatError, ParsedArgs> =>
-  pipe(tokenize(argv), E.chain((flags) => {
-    const unknown = [...flags.keys()].find((k) => !knownFlags.has(k));
-    if (unknown) return fail([`--${unknown}`], `unknown flag (see --help)`);
-    const presetName = flags.get('preset') ?? base?.preset ?? defaultPreset;
-    const preset = base ?? presets[presetName];
-    if (!preset) return fail(['preset'], `unknown preset "${presetName}": expected one of ${Object.keys(presets).join(', ')}`);
-    const raw: Record<string, unknown> = { ...preset, out: base?.out ?? `runs/${presetName}` };
-    for (const [flag, [field, kind]] of Object.entries(simpleFlags)) {
-      const v = flags.get(flag);
-      if (v !== undefined) raw[field] = parseValue(v, kind);
-    }
-    const netName = flags.get('network');
-    if (netName !== undefined) {
-      const net = namedNetworks[netName];
-      if (!net) return fail(['network'], `unknown network "${netName}": expected one of ${Object.keys(namedNetworks).join(', ')}`);
-      raw.network = net;
-    }
-    const netJson = flags.get('network-json');
-    let over: unknown;
-    if (netJson !== undefined) {
-      try {
-        over = JSON.parse(netJson);
-      } catch (e) {
-        return fail(['network-json'], `not JSON (${(e as Error).message})`);
-      }
-      const net = raw.network as NetworkConfig;
-      raw.network = net.kind === 'unet' ? { ...net, unet: { ...net.unet, ...(over as object) } } : { ...net, simple: { ...net.simple, ...(over as object) } };
-    }
-    // a folder run is the folder dataset, in RGB unless the flags say otherwise (a resumed run keeps its network)
-    if (flags.has('image-folder') && !flags.has('dataset')) raw.dataset = 'folder';
-    const channels = flags.get('channels');
-    if (channels !== undefined) {
-      if (channels !== '1' && channels !== '3') return fail(['channels'], `expected 1 (gray) or 3 (RGB), got "${channels}"`);
-      raw.network = withChannels(raw.network as NetworkConfig, Number(channels));
-    } else if (base === undefined && raw.dataset === 'folder' && !(typeof over === 'object' && over !== null && 'inChannels' in over)) {
-      raw.network = withChannels(raw.network as NetworkConfig, 3);
-    }
-    const kind = flags.get('schedule');
-    const T = flags.get('timesteps');
-    const schedule: Record<string, unknown> = { ...(raw.schedule as object) };
-    if (kind !== undefined && kind !== schedule.kind) {
-      for (const k of Object.keys(schedule)) if (k !== 'T') delete schedule[k];
-      schedule.kind = kind;
-    }
-    if (T !== undefined) schedule.T = parseValue(T, 'number');
-    const bs = flags.get('beta-start');
-    const be = flags.get('beta-end');
-    if (bs !== undefined) schedule.betaStart = parseValue(bs, 'number');
-    if (be !== undefined) schedule.betaEnd = parseValue(be, 'number');
-    raw.schedule = schedule;
-    return pipe(
-      decodeWith('train config')(TrainConfig, raw),
-      E.chain((config) => checkConsistency(config)),
-      E.map((config) => ({ config, resume: flags.get('resume') ?? null, help: flags.has('help') })),
-    );
-  }));
-
 /** Checks across fields that the field codecs cannot make. */
-const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainConfig> => {
+export const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainConfig> => {
   if (c.sampleSteps > c.schedule.T) return fail(['sampleSteps'], `${c.sampleSteps} sampling steps exceed T = ${c.schedule.T}`);
   if (c.network.kind === 'simple' && c.imageSize % 16 !== 0) return fail(['imageSize'], `the seed network halves the image 4 times: ${c.imageSize} is not divisible by 16 (use 32)`);
   if ((c.dataset === 'folder') !== (c.imageFolder !== null)) {
@@ -283,7 +143,7 @@ const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainConfig> =>
 };
 
 /** Fields added after a config format was first written, with the value older runs implicitly had. */
-export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null, warmup: 0, lrDecay: 'constant', sampler: 'ddpm' } as const;
+export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null, warmup: 0, lrDecay: 'constant', sampler: 'ddpm', sampleScale: 1 } as const;
 
 /** A saved config (config.json) with any field it predates filled in, then validated. */
 export const decodeSavedConfig = (what: string, u: unknown): E.Either<FormatError, TrainConfig> =>

@@ -32,11 +32,6 @@ const traceOf = (s: GaussianStats) => Array.from({ length: s.d }, (_, i) => s.co
 
 /** Denman–Beavers: Y → sqrt(A), Z → sqrt(A)⁻¹, for a matrix with positive real eigenvalues. */
 const sqrtmDenmanBeavers = (a: Float64Array, d: number): Float64Array => {
-  const mul = (p: Float64Array, q: Float64Array) => {
-    const o = new Float64Array(d * d);
-    for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) for (let j = 0; j < d; j++) o[i * d + j] += p[i * d + k] * q[k * d + j];
-    return o;
-  };
   const inverse = (m: Float64Array) => {
     const w = 2 * d;
     const g = new Float64Array(d * w);

@@ -69,6 +69,7 @@ const unaryRef: Record<(typeof unaryOps)[number], (x: number) => number> = {
   cos: Math.cos,
   tanh: Math.tanh,
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  // biome-ignore lint/complexity/useMathMinMax: the reference's own rule for NaN and −0, not Math.max's
   relu: (x) => (x > 0 ? x : 0),
   erf: naiveErf,
   reciprocal: (x) => 1 / x,

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /** From the bottom up: a folder may import itself and the folders before it, except where `only` narrows it. */
-export const layers = ['codec', 'tensor', 'ops', 'grad', 'layers', 'ddpm', 'io', 'weights', 'train', 'eval', 'pipeline', 'cli'] as const;
+const layers = ['codec', 'tensor', 'ops', 'grad', 'layers', 'ddpm', 'io', 'weights', 'train', 'eval', 'pipeline', 'cli'] as const;
 const only: Partial<Record<(typeof layers)[number], readonly string[]>> = {
   // the byte codecs and file adapters know no tensors: anything may use them, they use only the codec helpers
   io: ['codec'],
@@ -38,7 +38,7 @@ const importsOf = (text: string): string[] =>
   [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/g), ...text.matchAll(/import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]);
 
 /** Every import that runs against the layering, as `file → folder/`. */
-export const layeringViolations = (): string[] => {
+const layeringViolations = (): string[] => {
   const bad: string[] = [];
   for (const { rel, text } of sources) {
     const folder = rel.split('/')[0];

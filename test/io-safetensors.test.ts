@@ -123,6 +123,7 @@ describe('safetensors: hostile files are refused with the tensor and the reason'
     const { tensors, metadata } = right(decodeSafetensors(bytes));
     expect(Object.getPrototypeOf(tensors)).toBe(null);
     expect(Object.keys(tensors).sort()).toEqual(['__proto__', 'constructor']);
+    // biome-ignore lint/suspicious/noProto: the point is a tensor literally named __proto__
     expect(tensors['__proto__']!.data).toEqual(new Float32Array([1]));
     expect(tensors['constructor']!.data).toEqual(new Float32Array([2]));
     expect(Object.keys(metadata)).toEqual(['__proto__']);
@@ -130,6 +131,7 @@ describe('safetensors: hostile files are refused with the tensor and the reason'
     // and back: the encoder writes them as plain keys
     const again = right(decodeSafetensors(encodeSafetensors(tensors, metadata)));
     expect(Object.keys(again.tensors).sort()).toEqual(['__proto__', 'constructor']);
+    // biome-ignore lint/suspicious/noProto: the point is a metadata key literally named __proto__
     expect(again.metadata['__proto__']).toBe('m');
   });
 });

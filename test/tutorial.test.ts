@@ -20,7 +20,7 @@ const sourceOf = (specifier: string): string => {
   return join(root, target.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts'));
 };
 
-export const tutorialProgram = (markdown: string): string =>
+const tutorialProgram = (markdown: string): string =>
   [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)]
     .map((m) => m[1])
     .join('\n')

@@ -119,7 +119,7 @@ const expected = (f: Flag): string =>
 const listed = (xs: readonly string[]): string => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} or ${xs[xs.length - 1]}`);
 
 /** A flag's text as its value, or the reason it is not one. */
-const valueOf = (f: Flag, raw: string): E.Either<string, string | number> => {
+const flagValue = (f: Flag, raw: string): E.Either<string, string | number> => {
   if (f.type === 'number' || f.type === 'integer') {
     const x = Number(raw);
     const ok = isNumeric(raw) && (f.type === 'number' || Number.isInteger(x)) && (f.min === undefined || x >= f.min);
@@ -139,7 +139,7 @@ const fail = (message: string): E.Either<UsageError, never> => E.left(new UsageE
 export const parseCommand = <C extends Command>(cmd: C) => (argv: readonly string[]): E.Either<UsageError, Invocation<C>> => {
   const flags = allFlags(cmd);
   const byName = new Map<string, Flag>(flags.flatMap((f) => [[f.name, f] as const, ...(f.aliases ?? []).map((a) => [a, f] as const)]));
-  let tokens;
+  let tokens: ReturnType<typeof parseArgs>['tokens'];
   try {
     ({ tokens } = parseArgs({ args: [...argv], options: parseArgsOptions(cmd), strict: false, allowPositionals: true, tokens: true }));
   } catch (e) {
@@ -172,7 +172,7 @@ export const parseCommand = <C extends Command>(cmd: C) => (argv: readonly strin
       if (t.value === undefined || (!t.inlineValue && t.value.startsWith('-') && !isNumeric(t.value))) {
         return fail(`${label}: needs a value${f.value ? ` (${label} ${f.value})` : ''}`);
       }
-      const v = valueOf(f, t.value);
+      const v = flagValue(f, t.value);
       if (E.isLeft(v)) return fail(`${label}: ${v.left}`);
       values[f.name] = v.right;
     }

@@ -180,7 +180,7 @@ export const Header = new t.Type<Header, Record<string, unknown>, unknown>(
       return t.failure(u, c, `header must be a JSON object, got ${u === null ? 'null' : Array.isArray(u) ? 'an array' : `a ${typeof u}`}`);
     // Object rest copies own keys with CreateDataProperty, so a `__proto__` entry stays a key.
     const { [METADATA_KEY]: metadata, ...rest } = u;
-    const hasMetadata = Object.prototype.hasOwnProperty.call(u, METADATA_KEY);
+    const hasMetadata = Object.hasOwn(u, METADATA_KEY);
     return pipe(
       TensorInfos.validate(rest, c),
       E.chain(tensors =>

@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { isTensor, type Tensor } from '../tensor/tensor.ts';
 import { sameShape, showShape } from '../tensor/shape.ts';
-import { isLeafSpec, isTensorSpec, type LeafSpec, type Spec, specLeaves } from './spec.ts';
+import { isLeafSpec, isTensorSpec, type LeafSpec, type Spec } from './spec.ts';
 
 /** An int64 scalar (PyTorch's `num_batches_tracked`); the engine's tensors are floats. */
 export interface Int64 {

@@ -59,7 +59,7 @@ const binary = (op: BinaryOp, vjp: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) 
 export const add = binary('add', (g) => [g, g]);
 export const sub = binary('sub', (g) => [g, neg(g)]);
 export const mul = binary('mul', (g, a, b) => [mul(g, b), mul(g, a)]);
-export const div = binary('div', (g, a, b, y) => [div(g, b), neg(div(mul(g, y), b))]);
+export const div = binary('div', (g, _a, b, y) => [div(g, b), neg(div(mul(g, y), b))]);
 /** d/da aᵇ = b·aᵇ⁻¹; d/db aᵇ = aᵇ·ln a (taken as 0 where a ≤ 0, where it is undefined). */
 export const pow = binary('pow', (g, a, b, y) => [
   mul(g, mul(b, pow(a, sub(b, 1)))),

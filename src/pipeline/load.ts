@@ -28,7 +28,7 @@ export const shippedModels = {
 
 export type ShippedModelName = keyof typeof shippedModels;
 
-const isShippedName = (s: string): s is ShippedModelName => Object.prototype.hasOwnProperty.call(shippedModels, s);
+const isShippedName = (s: string): s is ShippedModelName => Object.hasOwn(shippedModels, s);
 
 export interface LoadOptions {
   /** for a bare weights file without config.json: one of namedNetworks */

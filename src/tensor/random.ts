@@ -262,7 +262,7 @@ export const uniformFromBits = (bits: Uint32Array, lo = 0, hi = 1): Float32Array
   const top = float32Below(b);
   const out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) {
-    const v = Math.fround(a + width * ((bits[i] >>> 8) * 5.960464477539063e-8)); // 2^-24
+    const v = Math.fround(a + width * ((bits[i] >>> 8) * 2 ** -24));
     out[i] = v < b ? v : top;
   }
   return out;

@@ -6,8 +6,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { decodeWith, numberWhere, oneOf } from '../io/codec.ts';
-import { FormatError } from '../io/errors.ts';
+import { decodeWith, numberWhere, oneOf } from '../codec/codec.ts';
+import { FormatError } from '../codec/errors.ts';
 import { ScheduleConfig } from '../ddpm/schedule.ts';
 import { namedNetworks, NetworkConfig, networkChannels } from './network.ts';
 import { NonNegativeInt, PositiveInt } from '../layers/config.ts';

@@ -202,9 +202,9 @@ export class WasmHeap {
       this.addExtent(offset, capacity * 4);
       return;
     }
-    let list = this.freeLists.get(capacity);
-    if (!list) this.freeLists.set(capacity, (list = []));
-    list.push(offset);
+    const list = this.freeLists.get(capacity);
+    if (list) list.push(offset);
+    else this.freeLists.set(capacity, [offset]);
   }
 
   /** Inserts a free extent, merging it with free neighbours and giving it back to `top` if it ends there. */

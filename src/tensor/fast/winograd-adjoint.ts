@@ -26,7 +26,7 @@ export const emitOutputAdjoint = (c: Code): void => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       outputRowsToScratch(c, l, 2);
       stageRow(c, l, l.q);
-      groupsOfRow(c, l, (tail) => {
+      groupsOfRow(c, l, (_tail) => {
         c.let(sp, add(SCRATCH, mul(l.g, lit(32))));
         c.get(sp).mem('v128_load', 0, 0).set(L);
         c.get(sp).mem('v128_load', 16, 0).set(Hh);

@@ -28,7 +28,7 @@ export const emitInput = (c: Code): void => {
     c.forUp(l.a, () => c.i32(0), TH, 1, () => {
       imageRowsToScratch(c, l, 2, iy, row);
       stageRow(c, l, l.q);
-      groupsOfRow(c, l, (tail) => {
+      groupsOfRow(c, l, (_tail) => {
         c.let(sp, add(SCRATCH, mul(l.g, lit(32))));
         for (let rr = 0; rr < 4; rr++) {
           c.let(rp, add(sp, mul(lit(rr), l.rowBytes)));

@@ -15,7 +15,8 @@ import { toFloat32 } from '../src/tensor/tensor.ts';
 import { qSample } from '../src/ddpm/forward.ts';
 import { scheduleFromJSON } from '../src/ddpm/schedule.ts';
 import { loadMnist } from '../src/io/mnist.ts';
-import { encodePng, makeGrid } from '../src/io/image.ts';
+import { encodePng, makeGrid, upscale } from '../src/io/image.ts';
+import { captionColumns } from '../src/io/glyphs.ts';
 import { writeFileAtomic } from '../src/io/files.ts';
 import { scaleImages } from '../src/train/data.ts';
 import { forwardCommand } from '../src/cli/commands.ts';
@@ -42,7 +43,8 @@ const main = async (): Promise<void> => {
   const keys = split(makeKey(flags.seed), ts.length);
   const noisy = ts.map((t, i) => qSample(schedule, x0, t, normal(keys[i], x0.shape)));
   const row = toFloat32(concat([x0, ...noisy], 0));
-  const grid = makeGrid(row, 5, 1, size, size, { nrow: 5 });
+  // three times larger, with each column's t below it (1-based, as the walk-through labels them)
+  const grid = captionColumns(upscale(makeGrid(row, 5, 1, size, size, { nrow: 5 }), 3), ['t = 0', ...ts.map((t) => `t = ${t + 1}`)], 2);
   const { out } = flags;
   const w = await writeFileAtomic(out, await encodePng(grid.data, grid.width, grid.height))();
   if (E.isLeft(w)) return die(w.left.message);

@@ -3,7 +3,7 @@
  * model's bytes. Subpaths: `diffusion-ts/ddpm` (schedules, samplers, schedulers), `/layers`
  * (networks as pure functions), `/io` (codecs), `/node` (models and data from disk).
  */
-export type { Backend } from './tensor/backend.ts';
+export type { Backend, Im2colSpec, MatmulSpec } from './tensor/backend.ts';
 export { ShapeError, type Shape } from './tensor/shape.ts';
 export { type Tensor, dispose, disposeTree, item, keep, tidy, toArray, toFloat32, treeTensors } from './tensor/tensor.ts';
 export { backendByName, backendNames, getBackend, setBackend, withBackend, type BackendName } from './tensor/engine.ts';

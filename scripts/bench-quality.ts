@@ -33,7 +33,7 @@ import { network } from '../src/train/network.ts';
 import { trainStep } from '../src/train/step.ts';
 import { machine } from './bench/harness.ts';
 import { type QualityPoint, qualityRecipes, renderQuality } from './bench/quality.ts';
-import { cli } from './lib/cli.ts';
+import { cli } from '../src/cli/cli.ts';
 
 const { values: flags } = cli(benchQualityCommand);
 const die = (msg: string): never => {

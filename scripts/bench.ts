@@ -29,7 +29,7 @@ import { trainBenchmark } from './bench/train.ts';
 import { type SamplerName, sampleBenchmarks, samplerNames } from './bench/sample.ts';
 import { type Breakdowns, renderMarkdown, type Store } from './bench/render.ts';
 import { benchCommand } from '../src/cli/commands.ts';
-import { cli } from './lib/cli.ts';
+import { cli } from '../src/cli/cli.ts';
 
 const args = process.argv.slice(2);
 const { values: flags } = cli(benchCommand, args);

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkRunCommand } from '../src/cli/commands.ts';
-import { cli } from './lib/cli.ts';
-import { exits } from './lib/exits.ts';
+import { cli } from '../src/cli/cli.ts';
+import { exits } from '../src/cli/exits.ts';
 
 const [dir] = cli(checkRunCommand).positionals;
 const metrics = join(dir, 'metrics.jsonl');

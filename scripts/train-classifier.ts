@@ -20,10 +20,10 @@ import { writeFileAtomic } from '../src/io/files.ts';
 import { batchAt, batchesPerEpoch, scaleImages } from '../src/train/data.ts';
 import { classifierTrainStep, randomShift } from '../src/eval/classifier-train.ts';
 import { accuracyByClass, type Classifier, classify, saveClassifier } from '../src/eval/classify.ts';
-import { progressWriter, renderProgress } from './lib/progress.ts';
+import { progressWriter, renderProgress } from '../src/cli/progress.ts';
 import { trainClassifierCommand } from '../src/cli/commands.ts';
-import { cli } from './lib/cli.ts';
-import { exits } from './lib/exits.ts';
+import { cli } from '../src/cli/cli.ts';
+import { exits } from '../src/cli/exits.ts';
 
 const { die } = exits('train-classifier');
 

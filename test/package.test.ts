@@ -1,7 +1,8 @@
 /**
  * The package as someone else's project gets it: `npm pack`, install the tarball into an empty
- * project, run a consumer with plain `node` (no tsx: the compiled dist/ must stand alone), and
- * type-check a consumer under the strict NodeNext settings a modern Node project uses.
+ * project, run a consumer and the package's `diffusion-ts` bin with plain `node` (no tsx: the
+ * compiled dist/ must stand alone), and type-check a consumer under the strict NodeNext settings a
+ * modern Node project uses.
  *
  * Offline on purpose (CI machines and this one may have no network): the empty project gets a copy
  * of the package's runtime dependencies from this repository's node_modules first, chosen from
@@ -13,7 +14,7 @@
  * node_modules. Optional packages (gpu.js's native `gl`) are left out, and `--ignore-scripts`
  * keeps npm from building anything.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -163,6 +164,36 @@ describe('the npm package', () => {
     expect(out.objective).toBe('v');
     // the unconditional model is not shipped in every copy: a clear message, not a crash at import
     if (!existsSync(join(repo, 'assets', 'ddpm-mnist', 'model.safetensors'))) expect(out.missing).toMatch(/shipped model "mnist" is not in this copy/);
+  });
+
+  it('installs the `diffusion-ts` bin: help, version, sampling the shipped model and a training step under plain node', { timeout: 120_000 }, () => {
+    const bin = join(project, 'node_modules', '.bin', 'diffusion-ts');
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    // as a shell runs it: the link npm made, its #! line and its executable bit
+    const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+    expect(execFileSync(bin, ['--version'], { cwd: project, encoding: 'utf8', env })).toBe(`diffusion-ts ${version}\n`);
+    const node = (args: readonly string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+
+    const help = node(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: diffusion-ts <command> \[flags\]/);
+    for (const name of ['train', 'sample', 'forward', 'eval', 'eval-cond', 'export-model']) expect(help.stdout).toMatch(new RegExp(`^ {2}${name} +\\S`, 'm'));
+    expect(node(['sample', '--help']).stdout).toMatch(/^Usage: diffusion-ts sample \[--checkpoint DIR\|FILE\] \[flags\]$/m);
+    const unknown = node(['smaple']);
+    expect([unknown.status, unknown.stderr.split('\n').length]).toEqual([2, 2]);
+    expect(unknown.stderr).toMatch(/^diffusion-ts: "smaple": unknown command/);
+
+    // without --checkpoint, --class finds the shipped class-conditional model inside the installed package
+    const sample = node(['sample', '--class', '3', '--n', '2', '--steps', '3', '--out', 'threes.png']);
+    expect(sample.status, sample.stderr).toBe(0);
+    expect(sample.stderr).toMatch(/^wrote threes\.png: 2 images, 3 ddpm steps, seed 0; /m);
+    expect([...readFileSync(join(project, 'threes.png')).subarray(1, 4)]).toEqual([...Buffer.from('PNG')]);
+
+    // the loop runs in a worker thread: built JavaScript, loaded without tsx
+    const train = node(['train', '--preset', 'tiny', '--batch', '4', '--train-steps', '1', '--n', '0', '--out', 'run']);
+    expect(train.status, train.stderr).toBe(0);
+    expect(train.stderr).toMatch(/^done: 1 steps in /m);
+    expect(existsSync(join(project, 'run', 'latest.json'))).toBe(true);
   });
 
   it('type-checks a consumer under strict NodeNext', () => {

@@ -25,7 +25,7 @@ import { isInt64, type UnetConfig } from '../src/layers/index.ts';
 import { namedNetworks, network, type Network, type NetworkConfig, type Weights } from '../src/train/network.ts';
 import { presets } from '../src/train/config.ts';
 import { entriesToSafetensors, loadWeights, saveCheckpoint } from '../src/train/checkpoint.ts';
-import { loadDiffusionModel } from '../scripts/lib/checkpoint-model.ts';
+import { loadDiffusionModel } from '../src/pipeline/load.ts';
 
 const TOLERANCE = 1e-4;
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { type BenchResult, timeMedian } from './harness.ts';
 import { benchTfjsCommand } from '../../src/cli/commands.ts';
-import { cli } from '../lib/cli.ts';
+import { cli } from '../../src/cli/cli.ts';
 
 const require = createRequire(import.meta.url);
 const wasmVersion = (require('@tensorflow/tfjs-backend-wasm/package.json') as { version: string }).version;

@@ -3,7 +3,7 @@
  * flags (name, type, value placeholder, description, default); from that one table come the
  * parseArgs options, the parsed and checked values, and the `--help` text, so the help cannot drift
  * from what is accepted. Pure: argv in, `Either` out. Printing, reading the version and exiting
- * belong to the caller (scripts/lib/cli.ts).
+ * belong to the caller (src/cli/cli.ts).
  *
  * Every mistake is one line that names the flag and what is wrong with it
  * (`--n: expected an integer ≥ 1, got "2.5"`), so a script can print it after its own name.

@@ -1,11 +1,11 @@
-/** Images to score from a file, for eval.ts and eval-cond.ts: an NPY batch or the cells of a grid PNG. */
+/** Images to score from a file, for the eval and eval-cond commands: an NPY batch or the cells of a grid PNG. */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Classifier } from '../../src/eval/classify.ts';
-import { gridCells } from '../../src/eval/grid-cells.ts';
-import { readImageFile } from '../../src/io/image.ts';
-import { decodeNpy } from '../../src/io/npy.ts';
+import type { Classifier } from '../eval/classify.ts';
+import { gridCells } from '../eval/grid-cells.ts';
+import { readImageFile } from '../io/image.ts';
+import { decodeNpy } from '../io/npy.ts';
 
 /**
  * [N, C, H, W] floats in [−1, 1] of the classifier's shape: a float32 NPY of that shape, or a gray

@@ -100,9 +100,11 @@ export const lineChartSvg = (o: ChartOptions): string => {
     }
   }
   const labelled = o.series.filter((s) => s.label);
+  // the legend in the top-right corner, wide enough for its longest label (~7 px a character at 12 px)
+  const legendX = right - 40 - 7 * Math.max(0, ...labelled.map((s) => (s.label as string).length));
   labelled.forEach((s, i) => {
     const y = top + 8 + i * 18;
-    parts.push(`<line x1="${right - 150}" y1="${y}" x2="${right - 126}" y2="${y}" stroke="${s.colour}" stroke-width="${s.width ?? 1.5}"${s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : ''}/><text x="${right - 120}" y="${y + 4}">${esc(s.label as string)}</text>`);
+    parts.push(`<line x1="${legendX}" y1="${y}" x2="${legendX + 24}" y2="${y}" stroke="${s.colour}" stroke-width="${s.width ?? 1.5}"${s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : ''}/><text x="${legendX + 30}" y="${y + 4}">${esc(s.label as string)}</text>`);
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

@@ -2,8 +2,8 @@
  * Trains the small CNN that scores class-conditional samples: `npx tsx scripts/train-classifier.ts`
  * (`--help` lists the flags; `--train-steps N` stops early, for a quick run). Adam with a
  * cosine-decayed step size on the training split, each batch shifted by up to ±2 px so that a digit drawn slightly off-centre is still read; prints the test
- * accuracy and writes `assets/<dataset>-classifier.safetensors` (atomically) with a JSON beside it
- * that records the config, the accuracy and the command.
+ * accuracy and writes `runs/<dataset>-classifier.safetensors` (atomically; `--out assets/…` replaces
+ * the shipped one) with a JSON beside it that records the config, the accuracy and the command.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -32,7 +32,8 @@ const main = async (): Promise<void> => {
   const { values: flags } = cli(trainClassifierCommand, argv);
   const { dataset, epochs, batch, shift, seed, lr, backend } = flags;
   if (!(lr > 0)) die(`--lr: expected a number > 0, got "${lr}"`);
-  const out = flags.out ?? `assets/${dataset}-classifier.safetensors`;
+  // the shipped classifiers in assets/ are replaced only when asked for by name
+  const out = flags.out ?? `runs/${dataset}-classifier.safetensors`;
   if (!out.endsWith('.safetensors')) die(`--out: expected a .safetensors file name, got "${out}"`);
   try {
     setBackend(backend as never);

@@ -158,7 +158,7 @@ export const trainClassifierCommand = command({
     { name: 'lr', type: 'number', value: 'X', default: 0.002, description: 'Adam\'s initial step size, cosine-decayed to a twentieth of it' },
     { name: 'shift', type: 'integer', min: 0, value: 'N', default: 2, description: 'random shifts of up to ±N pixels (0: none)' },
     { ...sampling.seed, description: 'PRNG seed for init, shuffling and shifts' },
-    { name: 'out', type: 'string', value: 'FILE', shownDefault: 'assets/<dataset>-classifier.safetensors', description: 'weights file; FILE.json is written beside it' },
+    { name: 'out', type: 'string', value: 'FILE', shownDefault: 'runs/<dataset>-classifier.safetensors', description: 'weights file; FILE.json is written beside it (the shipped one is assets/<dataset>-classifier.safetensors: replace it only on purpose)' },
     backend('fast'),
   ],
 });

@@ -1,5 +1,6 @@
 /** How a command leaves on a user's mistake: one line on stderr, prefixed with the command's name, and exit status 2. */
 import * as E from 'fp-ts/lib/Either.js';
+import { type BackendName, setBackend } from '../tensor/engine.ts';
 
 export const exits = (command: string) => {
   const die = (msg: string): never => {
@@ -11,5 +12,14 @@ export const exits = (command: string) => {
     const r = await te();
     return E.isLeft(r) ? die(r.left.message) : r.right;
   };
-  return { die, run };
+  /** `--backend NAME`: switches the engine, or leaves on an unknown name; without it the engine's default holds (fast, or DIFFUSION_BACKEND). */
+  const useBackend = (name: string | undefined): void => {
+    if (name === undefined) return;
+    try {
+      setBackend(name as BackendName);
+    } catch (e) {
+      die(`--backend: ${(e as Error).message}`);
+    }
+  };
+  return { die, run, useBackend };
 };

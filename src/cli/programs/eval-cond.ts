@@ -8,7 +8,6 @@
  */
 import { extname, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { setBackend } from '../../tensor/engine.ts';
 import { fold, key as makeKey } from '../../tensor/random.ts';
 import { scheduleFromConfig } from '../../ddpm/schedule.ts';
 import { encodeNpy } from '../../io/npy.ts';
@@ -25,7 +24,7 @@ import { readImagesToScore } from '../read-images.ts';
 import { loadDiffusionModel } from '../../pipeline/load.ts';
 import { progressWriter } from '../progress.ts';
 
-const { die, run } = exits('eval-cond');
+const { die, run, useBackend } = exits('eval-cond');
 
 const readImages = async (path: string, clf: Classifier): Promise<Float32Array> => {
   const r = await readImagesToScore(path, clf);
@@ -52,11 +51,7 @@ const parseLabels = (spec: string, n: number, numClasses: number): Float32Array 
 
 const evalCond = async (argv: readonly string[], launcher: string): Promise<void> => {
   const { values: flags } = cli(evalCondCommand, argv, launcher);
-  try {
-    setBackend(flags.backend as never);
-  } catch (e) {
-    return die(`--backend: ${(e as Error).message}`);
-  }
+  useBackend(flags.backend);
   const command = [launcher, ...argv].join(' ');
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const imagesPath = flags.images;

@@ -8,7 +8,6 @@
  */
 import { extname, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { setBackend } from '../../tensor/engine.ts';
 import { fold, key as makeKey } from '../../tensor/random.ts';
 import { scheduleFromConfig } from '../../ddpm/schedule.ts';
 import { encodeNpy } from '../../io/npy.ts';
@@ -26,7 +25,7 @@ import { readImagesToScore } from '../read-images.ts';
 import { loadDiffusionModel } from '../../pipeline/load.ts';
 import { progressWriter } from '../progress.ts';
 
-const { die, run } = exits('eval');
+const { die, run, useBackend } = exits('eval');
 
 const readImages = async (path: string, clf: Classifier): Promise<Float32Array> => {
   const r = await readImagesToScore(path, clf);
@@ -35,11 +34,7 @@ const readImages = async (path: string, clf: Classifier): Promise<Float32Array> 
 
 const evaluate = async (argv: readonly string[], launcher: string): Promise<void> => {
   const { values: flags } = cli(evalCommand, argv, launcher);
-  try {
-    setBackend(flags.backend as never);
-  } catch (e) {
-    return die(`--backend: ${(e as Error).message}`);
-  }
+  useBackend(flags.backend);
   const command = [launcher, ...argv].join(' ');
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const imagesPath = flags.images;

@@ -8,7 +8,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname, relative } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { setBackend } from '../../tensor/engine.ts';
 import { key as makeKey } from '../../tensor/random.ts';
 import { tensor } from '../../ops/create.ts';
 import { scheduleFromConfig } from '../../ddpm/schedule.ts';
@@ -24,7 +23,7 @@ import { cli, scriptLauncher } from '../cli.ts';
 import { exits } from '../exits.ts';
 import { progressWriter, renderSampling } from '../progress.ts';
 
-const { die } = exits('sample');
+const { die, useBackend } = exits('sample');
 
 const sample = async (argv: readonly string[], launcher: string): Promise<void> => {
   const started = performance.now();
@@ -40,14 +39,7 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const classArg = flags.class;
   const shipped = relative(process.cwd(), shippedModels[classArg !== undefined ? 'mnist-cond' : 'mnist']);
   const ckPath = flags.checkpoint ?? (existsSync(shipped) ? shipped : die(`no --checkpoint given, and the shipped model ${shipped} is not in this copy: pass --checkpoint (a run folder of scripts/train.ts)`));
-  // without --backend the engine's own default holds: fast, or DIFFUSION_BACKEND
-  if (flags.backend !== undefined) {
-    try {
-      setBackend(flags.backend as never);
-    } catch (e) {
-      die(`--backend: ${(e as Error).message}`);
-    }
-  }
+  useBackend(flags.backend);
   const { net, weights, schedule: schedCfg, size, objective } = await loadDiffusionModel(ckPath, { network: flags.network, noEma: flags['no-ema'] });
   const schedule = scheduleFromConfig(schedCfg);
   const steps = flags.steps ?? schedule.T;

@@ -58,6 +58,37 @@ describe('scripts/train.ts', () => {
     expect(r.stderr).toMatch(/cannot change: lr/);
   });
 
+  it('--init-from starts a new run (step 1, fresh schedule) from the checkpoint\'s weights and EMA; another network is refused', () => {
+    const src = join(tmp(), 'src');
+    expect(train(['--train-steps', '2', '--ema', '0.999', '--n', '0', '--out', src]).status).toBe(0);
+    const out = join(tmp(), 'warm');
+    // a vanishing step size: after one step the weights are still the source's
+    const r = train(['--init-from', src, '--ema', '0.999', '--train-steps', '1', '--lr', '1e-30', '--warmup', '0', '--n', '0', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/training from .* \(step 2 of its run\)/);
+    expect(metrics(out).map((x) => x.step)).toEqual([1]);
+    const tensors = (file: string) => {
+      const d = decodeSafetensors(new Uint8Array(readFileSync(file)));
+      if (E.isLeft(d)) throw d.left;
+      return d.right.tensors;
+    };
+    for (const f of ['model.safetensors', 'ema.safetensors']) {
+      const before = tensors(join(src, 'checkpoints/step-0000002', f));
+      const after = tensors(join(out, 'checkpoints/step-0000001', f));
+      expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+      for (const [name, t] of Object.entries(before)) {
+        const a = after[name].data as Float32Array;
+        // the EMA moves a 1000th of the way to the (unchanged) raw weights: still within 1e-3 of the source's
+        const tol = f === 'model.safetensors' ? 1e-6 : 1e-3 * Math.max(1, ...Array.from(t.data as Float32Array, Math.abs));
+        (t.data as Float32Array).forEach((x, i) => expect(Math.abs(a[i] - x), `${f} ${name}[${i}]`).toBeLessThanOrEqual(tol));
+      }
+    }
+    const bad = train(['--init-from', src, '--network-json', '{"baseChannels":8}', '--train-steps', '1', '--n', '0', '--out', join(tmp(), 'x')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--init-from .*: its network .* is not this run's/);
+  });
+
   it('export-model writes float16 weights with the checkpoint\'s names, a config and a model card that sample.ts reads', () => {
     const out = join(tmp(), 'model');
     const r = spawnSync(tsx, ['scripts/export-model.ts', '--checkpoint', full, '--out', out, '--command', 'test'], { encoding: 'utf8', timeout: 120_000 });

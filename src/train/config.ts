@@ -51,6 +51,11 @@ export const TrainConfig = t.exact(t.type({
   /** decay of the exponential moving average of the weights (0: no EMA) */
   ema: UnitInterval,
   seed: NonNegativeInt,
+  /**
+   * start from this checkpoint's weights and EMA instead of a random init (a warm restart or a
+   * fine-tune): the optimizer, the step count and the learning-rate schedule start afresh (null: random init)
+   */
+  initFrom: t.union([t.string, t.null]),
   backend: t.string,
   /** output folder for checkpoints, metrics, pictures */
   out: t.string,
@@ -72,7 +77,7 @@ export const TrainConfig = t.exact(t.type({
 export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 
 const common = {
-  dataset: 'mnist' as const, dataDir: null, imageFolder: null, seed: 0, backend: 'fast', logEvery: 10,
+  dataset: 'mnist' as const, dataDir: null, imageFolder: null, seed: 0, initFrom: null, backend: 'fast', logEvery: 10,
   checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null, objective: 'eps' as const, minSnr: 0, condDrop: 0.1,
   warmup: 0, lrDecay: 'constant' as const, sampler: 'ddpm' as const, sampleScale: 1,
 };
@@ -143,7 +148,7 @@ export const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainCon
 };
 
 /** Fields added after a config format was first written, with the value older runs implicitly had. */
-export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null, warmup: 0, lrDecay: 'constant', sampler: 'ddpm', sampleScale: 1 } as const;
+export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null, warmup: 0, lrDecay: 'constant', sampler: 'ddpm', sampleScale: 1, initFrom: null } as const;
 
 /** A saved config (config.json) with any field it predates filled in, then validated. */
 export const decodeSavedConfig = (what: string, u: unknown): E.Either<FormatError, TrainConfig> =>

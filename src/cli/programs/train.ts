@@ -39,13 +39,15 @@ import { cli, scriptLauncher } from '../cli.ts';
 const NAME = 'train';
 
 /** Fields a resumed run may not change: the loss sequence after resume must equal an uninterrupted run's. */
-const frozenOnResume: readonly (keyof TrainConfig)[] = ['network', 'schedule', 'seed', 'batch', 'dataset', 'imageFolder', 'imageSize', 'lr', 'warmup', 'lrDecay', 'ema', 'objective', 'minSnr', 'condDrop'];
+const frozenOnResume: readonly (keyof TrainConfig)[] = ['initFrom', 'network', 'schedule', 'seed', 'batch', 'dataset', 'imageFolder', 'imageSize', 'lr', 'warmup', 'lrDecay', 'ema', 'objective', 'minSnr', 'condDrop'];
 
 // ---- planning: flags, resume, backend, output folder, data --------------------------------------
 
 interface Plan {
   readonly cfg: TrainConfig;
   readonly resumed: Checkpoint | null;
+  /** `--init-from`'s checkpoint: a new run's first weights and EMA (null: a random init, or a resumed run) */
+  readonly init: Checkpoint | null;
 }
 
 const withoutResume = (argv: readonly string[]) => argv.filter((a, i) => a !== '--resume' && argv[i - 1] !== '--resume' && !a.startsWith('--resume='));
@@ -60,15 +62,27 @@ const resumePlan = (argv: readonly string[], dir: string) => (ck: Checkpoint): E
       const changed = frozen.filter((k) => JSON.stringify(config[k]) !== JSON.stringify(ck.config[k]));
       return changed.length > 0
         ? E.left(new Error(`--resume continues the saved run exactly; these settings cannot change: ${changed.join(', ')}`))
-        : E.right({ cfg: config, resumed: ck });
+        : E.right({ cfg: config, resumed: ck, init: null });
     }),
   );
+
+/** `--init-from DIR`: its checkpoint, whose network must be the run's (the weights load by name and shape). */
+const initPlan = (cfg: TrainConfig): TE.TaskEither<Error, Plan> => {
+  const from = cfg.initFrom;
+  if (from === null) return TE.right({ cfg, resumed: null, init: null });
+  return pipe(
+    TE.tryCatch(() => loadCheckpoint(from, (c) => network(c.network)), (e) => new Error(`--init-from ${from}: ${(e as Error).message}`)),
+    TE.chainEitherK((ck) => JSON.stringify(ck.config.network) === JSON.stringify(cfg.network)
+      ? E.right({ cfg, resumed: null, init: ck })
+      : E.left(new Error(`--init-from ${from}: its network (${JSON.stringify(ck.config.network)}) is not this run's (${JSON.stringify(cfg.network)}); pick the same --preset/--network`))),
+  );
+};
 
 const planRun = (argv: readonly string[]): TE.TaskEither<Error, Plan> =>
   pipe(
     TE.fromEither(configFromArgs(argv)),
     TE.chain(({ config, resume }) => resume === null
-      ? TE.right({ cfg: config, resumed: null })
+      ? initPlan(config)
       : pipe(
         TE.tryCatch(() => loadCheckpoint(resume, (c) => network(c.network)), (e) => new Error(`cannot resume from ${resume}: ${(e as Error).message}`)),
         TE.chainEitherK(resumePlan(argv, resume)),
@@ -119,7 +133,7 @@ interface Ready extends Plan {
   readonly keys: { readonly data: ReturnType<typeof makeKey>; readonly sample: ReturnType<typeof makeKey> };
 }
 
-const prepare = ({ cfg, resumed }: Plan): TE.TaskEither<Error, Ready> => {
+const prepare = ({ cfg, resumed, init }: Plan): TE.TaskEither<Error, Ready> => {
   const net = network(cfg.network);
   const root = makeKey(cfg.seed);
   const [initKey, dataKey, trainKey, sampleKey, labelKey] = split(root, 5);
@@ -135,11 +149,12 @@ const prepare = ({ cfg, resumed }: Plan): TE.TaskEither<Error, Ready> => {
         const k = keyFromJSON(resumed.state.key);
         if (E.isLeft(k) || JSON.stringify(keyToJSON(k.right)) !== JSON.stringify(keyToJSON(root))) return E.left(new Error('the checkpoint was made with another seed'));
       }
-      const weights = resumed ? resumed.weights : net.init(initKey);
+      const from = resumed ?? init;
+      const weights = from ? from.weights : net.init(initKey);
       const opt = adam({ lr: cfg.lr });
       const start: TrainState = {
         weights,
-        ema: resumed?.ema ?? (cfg.ema > 0 ? copyWeights(weights) : null),
+        ema: cfg.ema > 0 ? (from?.ema ? (resumed ? from.ema : copyWeights(from.ema)) : copyWeights(weights)) : null,
         optState: resumed?.moments ? { step: resumed.state.optimizerStep, m: resumed.moments.m, v: resumed.moments.v } : opt.init(weights.params),
         step: resumed?.state.step ?? 0,
       };
@@ -148,7 +163,7 @@ const prepare = ({ cfg, resumed }: Plan): TE.TaskEither<Error, Ready> => {
         imageSize: cfg.imageSize, keys: { train: trainKey, labels: labelKey },
         lr: { lr: cfg.lr, warmup: cfg.warmup, decay: cfg.lrDecay, minRatio: 0.05, total: totalSteps },
       };
-      return E.right({ cfg, resumed, net, data, about: describeData(cfg, ds), setup, start, totalSteps, keys: { data: dataKey, sample: sampleKey } });
+      return E.right({ cfg, resumed, init, net, data, about: describeData(cfg, ds), setup, start, totalSteps, keys: { data: dataKey, sample: sampleKey } });
     }),
   );
 };
@@ -207,7 +222,7 @@ const execute = (stopRequested: () => boolean, launcher: string) => async (r: Re
   const metricsPath = join(cfg.out, 'metrics.jsonl');
   truncateMetrics(metricsPath, r.start.step);
   progress.log(`data: ${r.about}`);
-  progress.log(`${r.resumed ? `resuming at step ${r.start.step}` : 'training'}: preset ${cfg.preset}, ${paramCount(r.start.weights)} parameters, ${totalSteps} steps of batch ${cfg.batch} (${perEpoch} per epoch), backend ${cfg.backend}, output ${cfg.out}`);
+  progress.log(`${r.resumed ? `resuming at step ${r.start.step}` : r.init ? `training from ${cfg.initFrom} (step ${r.init.state.step} of its run)` : 'training'}: preset ${cfg.preset}, ${paramCount(r.start.weights)} parameters, ${totalSteps} steps of batch ${cfg.batch} (${perEpoch} per epoch), backend ${cfg.backend}, output ${cfg.out}`);
 
   // the losses so far (state.json keeps them for the curve), smoothed as the log shows them
   const losses: number[] = [...(r.resumed?.state.losses ?? [])];

@@ -6,7 +6,7 @@
 export type { Backend, Im2colSpec, MatmulSpec } from './tensor/backend.ts';
 export { ShapeError, type Shape } from './tensor/shape.ts';
 export { type Tensor, dispose, disposeTree, item, keep, tidy, toArray, toFloat32, treeTensors } from './tensor/tensor.ts';
-export { backendByName, backendNames, getBackend, setBackend, withBackend, type BackendName } from './tensor/engine.ts';
+export { backendByName, backendNames, getBackend, loadBackend, setBackend, withBackend, type BackendName } from './tensor/engine.ts';
 export * as random from './tensor/random.ts';
 export * from './ops/index.ts';
 export { backward, grad, valueAndGrad, valueAndGradWithAux } from './grad/value-and-grad.ts';

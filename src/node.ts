@@ -7,7 +7,8 @@ export { loadDiffusionModel, loadPipeline, shippedModels, type LoadOptions, type
 export type { DiffusionModel, ModelConfig, ModelFiles } from './pipeline/model.ts';
 export type { Pipeline, SampleOptions, Samples } from './pipeline/pipeline.ts';
 export { loadCheckpoint, resolveCheckpointDir, saveCheckpoint, RunState, type Checkpoint } from './train/checkpoint.ts';
-export { readBytes, writeFileAtomic } from './io/files.ts';
+export { ensureWritableDir, readBytes, writeFileAtomic } from './io/files.ts';
+export { decodeImage, decodeImageFile, encodePng, readImageBytes, readImageFile, writePng, type ChwBytes, type ChwImage, type ImageReadOptions } from './io/image.ts';
 export { readSafetensorsFile, writeSafetensorsFile } from './io/safetensors-file.ts';
 export { FASHION_MNIST_DIR, loadFashionMnist, loadIdxPair, loadMnist, mnistDataDir, readIdxFile, type ImageDataset, type Split } from './io/mnist.ts';
 export { loadImageFolder, type ImageFolderDataset, type ImageFolderOptions } from './io/image-folder.ts';

@@ -3,7 +3,7 @@
  * faint line and an exponential moving average on top. No fonts: the numbers belong in the
  * log, the picture shows the trend.
  */
-import type { RgbaImage } from './image.ts';
+import type { RgbaImage } from './grid.ts';
 
 export interface LossPlotOptions {
   readonly width?: number;

@@ -9,7 +9,7 @@ import type { ScheduleConfig } from '../ddpm/schedule.ts';
 import type { Objective } from '../ddpm/objectives.ts';
 import { namedNetworks, network, type Network, type NetworkConfig, type Weights } from '../train/network.ts';
 import { decodeSavedConfig, presets, type TrainConfig } from '../train/config.ts';
-import { loadWeights } from '../train/checkpoint.ts';
+import { loadWeights } from '../train/load-weights.ts';
 
 /** Everything a sampler needs to know about a model besides its weights. */
 export interface ModelConfig {

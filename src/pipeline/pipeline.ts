@@ -4,6 +4,7 @@
  * public (`drawImages`, the samplers, the schedulers) for those who want the loop.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type { Tensor } from '../tensor/tensor.ts';
 import { key as makeKey } from '../tensor/random.ts';
 import { scheduleFromConfig, type Schedule } from '../ddpm/schedule.ts';
 import type { Network, Weights } from '../train/network.ts';
@@ -32,8 +33,11 @@ export interface SampleOptions {
   readonly clip?: boolean;
   /** images per network batch (default all n at once); bounds memory for large n */
   readonly batch?: number;
-  /** called after each step with the timestep just visited and the batch index, e.g. for a progress bar */
-  readonly onStep?: (t: number, batch: number) => void;
+  /**
+   * called at each step with the timestep, the batch index, and the batch's x_t and x̂_0 (a progress
+   * bar, or a live preview: read the tensors inside the call with `toFloat32`, they are freed after it)
+   */
+  readonly onStep?: (t: number, batch: number, xt: Tensor, predX0: Tensor) => void;
 }
 
 /** Sampled images, row-major [n, channels, size, size], in the model's data range [−1, 1] (0.5·(x + 1) maps to [0, 1]). */

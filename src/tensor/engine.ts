@@ -2,11 +2,17 @@
  * Which backend new tensors go to. One documented setting: `setBackend(name | backend)` in code, or
  * the environment variable `DIFFUSION_BACKEND` (read once, at first use). Names:
  * `fast` (WebAssembly SIMD, the default), `plain` (the reference), `plain64`, `gpujs-cpu`, `gpujs-webasm`, `gpujs-headlessgl`, `gpujs-gpu`.
+ *
+ * Importing this module loads no backend: each is created when first chosen or used. Under Node
+ * that may happen synchronously. In a browser use `await loadBackend(name)`, which loads GPU.js
+ * for the GPU.js backends and waits for the fast backend's worker threads (see tensor/platform.ts).
  */
 import type { Backend } from './backend.ts';
 import { createPlainBackend } from './plain/index.ts';
 import { createGpuJsBackend } from './gpujs/index.ts';
 import { createFastBackend } from './fast/index.ts';
+import { provideGpuJs } from './gpujs/modes.ts';
+import { nodeBuiltin } from './platform.ts';
 
 export const backendNames = ['fast', 'plain', 'plain64', 'gpujs-cpu', 'gpujs-webasm', 'gpujs-headlessgl', 'gpujs-gpu'] as const;
 export type BackendName = (typeof backendNames)[number];
@@ -28,6 +34,25 @@ export const backendByName = (name: string): Backend => {
     : name === 'plain64' ? createPlainBackend({ precision: 64 })
     : createGpuJsBackend(name.slice('gpujs-'.length) as 'cpu' | 'webasm' | 'headlessgl' | 'gpu');
   instances.set(name, b);
+  return b;
+};
+
+/**
+ * The backend of that name, ready to run at full speed: under Node the same as {@link backendByName};
+ * in a browser this imports GPU.js for the `gpujs-*` names and starts the fast backend's workers.
+ * Pass `{ use: true }` to make it the current backend too.
+ */
+export const loadBackend = async (name: string, opts: { readonly use?: boolean } = {}): Promise<Backend> => {
+  if (isBackendName(name) && name.startsWith('gpujs-') && !instances.has(name) && nodeBuiltin('node:module') === undefined) {
+    const m = (await import('gpu.js')) as unknown as { GPU?: Parameters<typeof provideGpuJs>[0]; default?: { GPU: Parameters<typeof provideGpuJs>[0] } };
+    const gpu = m.GPU ?? m.default?.GPU;
+    if (!gpu) throw new Error('gpu.js: its module has no GPU export');
+    provideGpuJs(gpu);
+  }
+  const b = backendByName(name);
+  const startable = b as Backend & { ready?: () => Promise<void> };
+  if (typeof startable.ready === 'function') await startable.ready();
+  if (opts.use) setBackend(b);
   return b;
 };
 

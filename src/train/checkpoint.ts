@@ -22,6 +22,7 @@ import { writeFileAtomic } from '../io/files.ts';
 import { decodeWith } from '../codec/codec.ts';
 import type { StateDictEntry } from '../layers/state-dict.ts';
 import { flattenTree, mapTree } from '../grad/tree.ts';
+import { loadWeights } from './load-weights.ts';
 import { entriesToSafetensors, safetensorsToEntries } from '../weights/safetensors.ts';
 import type { Network, Weights } from './network.ts';
 import { decodeSavedConfig, type TrainConfig } from './config.ts';
@@ -30,15 +31,7 @@ import { decodeSavedConfig, type TrainConfig } from './config.ts';
 
 export { entriesToSafetensors, safetensorsToEntries };
 
-/** Reads a network's weights from safetensors bytes: the header is validated, then names and shapes against the network. */
-export const loadWeights = (net: Network, bytes: Uint8Array, what: string): E.Either<Error, Weights> => {
-  const decoded = decodeSafetensors(bytes);
-  if (E.isLeft(decoded)) return E.left(new Error(`${what}: ${decoded.left.message}`));
-  const entries = safetensorsToEntries(decoded.right.tensors);
-  if (E.isLeft(entries)) return E.left(new Error(`${what}: ${entries.left.message}`));
-  const w = net.load(entries.right);
-  return E.isLeft(w) ? E.left(new Error(`${what}: ${w.left.message}`)) : E.right(w.right);
-};
+export { loadWeights } from './load-weights.ts';
 
 // ---- run state --------------------------------------------------------------------------------
 

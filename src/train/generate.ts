@@ -29,8 +29,11 @@ export interface DrawOptions {
   readonly labels?: Float32Array;
   /** classifier-free guidance scale w with labels (1: the conditional model alone; default 1) */
   readonly guidance?: number;
-  /** called after each sampling step with the timestep just visited and the batch index */
-  readonly onStep?: (t: number, batch: number) => void;
+  /**
+   * called at each sampling step with the timestep, the batch index, the batch's x_t and its x̂_0
+   * (the loop frees both after the call: read them inside it, e.g. with `toFloat32`)
+   */
+  readonly onStep?: (t: number, batch: number, xt: Tensor, predX0: Tensor) => void;
 }
 
 /**
@@ -57,7 +60,7 @@ export const drawImages = (net: Network, weights: Weights, schedule: Schedule, s
       : guidance === 1 ? (x, t) => conditional(x, t, labelTensor)
       : guidedModel(conditional, labelTensor, net.numClasses, guidance);
     const onStep = opts.onStep;
-    const common = { clip: opts.clip ?? true, prediction: opts.prediction ?? 'eps', steps: opts.steps, onStep: onStep && ((t: number) => onStep(t, b)) };
+    const common = { clip: opts.clip ?? true, prediction: opts.prediction ?? 'eps', steps: opts.steps, onStep: onStep && ((t: number, xt: Tensor, predX0: Tensor) => onStep(t, b, xt, predX0)) };
     const shape = [count, net.channels, size, size];
     const k = batches === 1 ? key : fold(key, b);
     const x0 = opts.sampler === 'ddim' ? runSampler(ddimSampler, model, schedule, shape, k, { ...common, eta: opts.eta ?? 0 })

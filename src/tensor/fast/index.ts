@@ -15,7 +15,6 @@
  * add/sub/mul/div/sqrt round exactly as the reference's doubles do), to about one ulp for the SIMD
  * exp and sigmoid (and rsqrt), and within float32 accumulation error for matmul.
  */
-import { availableParallelism } from 'node:os';
 import {
   type Backend, type Handle, type Im2colSpec, matmulOutputSize, type MatmulSpec, type WinogradSpec, winogradTile, winogradTiles,
 } from '../backend.ts';
@@ -34,6 +33,7 @@ import { FloatBlock, heapImport, WasmHeap, type HeapOptions } from './memory.ts'
 import { runSplit, Workers } from './parallel.ts';
 import { checkLength, sizeOf } from './strides.ts';
 import { relaxedSimd } from './relaxed.ts';
+import { canBlock, hardwareThreads } from '../platform.ts';
 
 export interface FastBackendOptions {
   readonly heap?: HeapOptions;
@@ -41,7 +41,8 @@ export interface FastBackendOptions {
   readonly gemmBlocking?: GemmBlocking;
   /**
    * Threads a large matmul is split over, the calling thread included; workers start at the first
-   * such matmul. Default: the machine's available parallelism, at most 8.
+   * such matmul. Default: the machine's available parallelism, at most 8; 1 on a browser page's main
+   * thread, which may not block (run the engine in a Worker there).
    */
   readonly threads?: number;
   /**
@@ -56,6 +57,12 @@ export interface FastBackend extends Backend {
   readonly heap: WasmHeap;
   /** Stops the matmul worker threads (they never keep a process alive; this frees them early). */
   close(): void;
+  /**
+   * Starts the worker threads now and resolves once they take work. Under Node they do at once; in a
+   * browser worker they start only after the caller yields, and until then kernels run on the
+   * calling thread alone (the same results, slower): `await backend.ready()` before timing anything.
+   */
+  ready(): Promise<void>;
 }
 
 const im2colSize = (s: Im2colSpec): number => s.n * s.c * s.kh * s.kw * s.oh * s.ow;
@@ -67,7 +74,7 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
   const ewModule = new WebAssembly.Module(buildElementwiseModule(memory).encode());
   const instance = <T>(m: WebAssembly.Module): T => new WebAssembly.Instance(m, { env: { memory: heap.memory } }).exports as unknown as T;
   const ew = instance<ElementwiseExports>(ewModule);
-  const threads = opts.threads ?? Math.min(8, availableParallelism());
+  const threads = opts.threads ?? (canBlock() ? Math.min(8, hardwareThreads()) : 1);
   const fma = opts.fma ?? opts.gemmShape?.fma ?? relaxedSimd();
   if (fma && !relaxedSimd()) throw new Error('fast backend: fma was asked for, but this runtime cannot compile WebAssembly relaxed SIMD');
   // Two register tiles unless one is asked for: each product takes the one that is faster for its
@@ -212,6 +219,9 @@ export const createFastBackend = (opts: FastBackendOptions = {}): FastBackend =>
     name: 'fast',
     heap,
     close: () => workers?.close(),
+    ready: async () => {
+      await workers?.ready();
+    },
 
     write: (data) => fresh(data.length, (out) => heap.f32.set(data, out.index)),
 

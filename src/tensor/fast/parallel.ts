@@ -2,7 +2,9 @@
  * Splitting one kernel call over threads: thread t runs the same exported function on its own
  * range (calls[t]); thread 0 is the caller, the rest are pool workers started at the first split.
  * Below `parallelMinElements` a kernel stays on the calling thread, where waking a worker (tens of
- * µs) costs more than it saves.
+ * µs) costs more than it saves. While the pool is not ready (a browser's workers start only once the
+ * creating thread yields to its event loop; see pool.ts) the caller runs every part itself: the parts
+ * are disjoint ranges, so the result is the same.
  */
 import type { WasmHeap } from './memory.ts';
 import { WorkerPool } from './pool.ts';
@@ -40,8 +42,11 @@ export class Workers {
       local(calls[0]);
       return;
     }
-    this.pool ??= new WorkerPool(this.heap, this.modules, this.threads - 1);
-    const pool = this.pool;
+    const pool = this.start();
+    if (!pool.isReady) {
+      for (const call of calls) local(call);
+      return;
+    }
     for (let t = 1; t < calls.length; t++) pool.post(t - 1, module, name, calls[t]);
     let failure: unknown = null;
     try {
@@ -57,6 +62,17 @@ export class Workers {
       }
     }
     if (failure !== null) throw failure;
+  }
+
+  /** The pool, started now if it was not: its workers take posts once `ready` resolves. */
+  start(): WorkerPool {
+    this.pool ??= new WorkerPool(this.heap, this.modules, this.threads - 1);
+    return this.pool;
+  }
+
+  /** Starts the workers and resolves once they take posts (at once under Node). */
+  async ready(): Promise<void> {
+    if (this.threads > 1) await this.start().ready;
   }
 
   close(): void {

@@ -1,18 +1,23 @@
 /**
  * Worker threads that run the backend's WebAssembly kernels on the shared memory. Each worker
  * instantiates the same compiled modules against the same memory, then sleeps on its slot of a
- * control block (in the heap, so it is shared too) until the main thread posts a function and its
- * parameters; it runs it, raises its done flag and sleeps again. The main thread does its own share
- * meanwhile and then blocks on the done flags with Atomics.wait (allowed on Node's main thread), so
- * kernels stay synchronous.
+ * control block (in the heap, so it is shared too) until the calling thread posts a function and its
+ * parameters; it runs it, raises its done flag and sleeps again. The calling thread does its own
+ * share meanwhile and then blocks on the done flags with Atomics.wait, so kernels stay synchronous.
+ * That thread must be one that may block: Node's main thread or any worker (in a browser, run the
+ * engine in a dedicated Worker; see src/tensor/platform.ts).
  *
  * Functions are numbered by their place in the modules' export lists, which both sides read from
  * the same compiled modules. Parameters travel as float64s (exact for every i32, and f32 params).
  *
- * The worker is a small CommonJS script passed as a string (`eval: true`): no file to resolve, no
- * TypeScript loader needed in the worker.
+ * The worker is a small script passed as a string, so there is no file to resolve and no TypeScript
+ * loader in the worker: under Node a `worker_threads` Worker (`eval: true`, its data as
+ * `workerData`), in a browser a Worker from a Blob URL that takes its data from its first message.
+ * Node's workers take posts at once (a post waits in the control block until the worker gets there);
+ * a browser worker starts only once the creating thread returns to its event loop, so the pool says
+ * when it is `ready` and, until then, callers run every part of a split kernel themselves.
  */
-import { Worker } from 'node:worker_threads';
+import { nodeBuiltin } from '../platform.ts';
 import type { FloatBlock, WasmHeap } from './memory.ts';
 
 /** Most parameters any pooled function takes. */
@@ -27,9 +32,8 @@ const FN = 2;
 const functionTable = (modules: readonly WebAssembly.Module[]): [number, string][] =>
   modules.flatMap((m, i) => WebAssembly.Module.exports(m).filter((e) => e.kind === 'function').map((e): [number, string] => [i, e.name]));
 
-const workerSource = `
-const { workerData } = require('node:worker_threads');
-const { modules, memory, slot } = workerData;
+/** The worker's loop, the same on every platform: `modules`, `memory` and `slot` are in scope. */
+const kernelLoop = `
 const exports = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
 const fns = modules.flatMap((m, i) => WebAssembly.Module.exports(m).filter((e) => e.kind === 'function').map((e) => exports[i][e.name]));
 const ctl = new Int32Array(memory.buffer, slot, 4);
@@ -52,8 +56,63 @@ for (;;) {
 }
 `;
 
+const nodeSource = `const { workerData } = require('node:worker_threads');
+const { modules, memory, slot } = workerData;
+${kernelLoop}`;
+
+const browserSource = `self.onmessage = (event) => {
+  self.onmessage = null;
+  const { modules, memory, slot } = event.data;
+  self.postMessage('ready');
+${kernelLoop}
+};`;
+
+interface WorkerData {
+  readonly modules: readonly WebAssembly.Module[];
+  readonly memory: WebAssembly.Memory;
+  readonly slot: number;
+}
+
+/** A started worker: `ready` resolves once it takes posts; `terminate` stops it. */
+interface Spawned {
+  readonly ready: Promise<void>;
+  terminate(): void;
+}
+
+type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: WorkerData }) => { unref(): void; terminate(): Promise<number> };
+type BrowserWorker = { postMessage(m: unknown): void; terminate(): void; onmessage: ((e: { data: unknown }) => void) | null; onerror: ((e: { message?: string }) => void) | null };
+type BrowserWorkerCtor = new (url: string) => BrowserWorker;
+
+/** Starts one kernel worker on this platform, or says why it cannot. */
+const spawnWorker = (data: WorkerData): Spawned => {
+  const threads = nodeBuiltin<{ Worker: NodeWorkerCtor }>('node:worker_threads');
+  if (threads) {
+    const worker = new threads.Worker(nodeSource, { eval: true, workerData: data });
+    worker.unref();
+    return { ready: Promise.resolve(), terminate: () => void worker.terminate() };
+  }
+  const g = globalThis as { Worker?: BrowserWorkerCtor; Blob?: typeof Blob; URL?: typeof URL };
+  if (!g.Worker || !g.Blob || !g.URL) throw new Error('fast backend: this runtime has neither worker_threads nor Web Workers');
+  const url = g.URL.createObjectURL(new g.Blob([browserSource], { type: 'text/javascript' }));
+  const worker = new g.Worker(url);
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.onmessage = () => {
+      worker.onmessage = null;
+      g.URL?.revokeObjectURL(url);
+      resolve();
+    };
+    worker.onerror = (e) => reject(new Error(`fast backend: a kernel worker failed to start (${e.message ?? 'no message'})`));
+  });
+  worker.postMessage(data);
+  return { ready, terminate: () => worker.terminate() };
+};
+
 export class WorkerPool {
-  private readonly workers: Worker[] = [];
+  private readonly workers: Spawned[] = [];
+  /** Resolves once every worker takes posts (at once under Node). */
+  readonly ready: Promise<void>;
+  /** Whether `ready` has resolved: until then callers run split kernels themselves. */
+  isReady = false;
   private readonly control: FloatBlock;
   private readonly ids: Map<string, number>;
   private closed = false;
@@ -63,14 +122,11 @@ export class WorkerPool {
     this.ids = new Map(functionTable(modules).map(([m, name], i) => [`${m}:${name}`, i]));
     this.control = heap.alloc((slotBytes / 4) * size);
     new Int32Array(heap.memory.buffer, this.control.offset, (slotBytes / 4) * size).fill(0);
-    for (let w = 0; w < size; w++) {
-      const worker = new Worker(workerSource, {
-        eval: true,
-        workerData: { modules, memory: heap.memory, slot: this.slot(w) },
-      });
-      worker.unref();
-      this.workers.push(worker);
-    }
+    for (let w = 0; w < size; w++) this.workers.push(spawnWorker({ modules, memory: heap.memory, slot: this.slot(w) }));
+    this.isReady = nodeBuiltin('node:worker_threads') !== undefined;
+    this.ready = Promise.all(this.workers.map((w) => w.ready)).then(() => {
+      this.isReady = true;
+    });
   }
 
   private slot(w: number): number {
@@ -107,7 +163,7 @@ export class WorkerPool {
       Atomics.store(ctl, GEN, -1);
       Atomics.notify(ctl, GEN);
     }
-    for (const worker of this.workers) void worker.terminate();
+    for (const worker of this.workers) worker.terminate();
     this.heap.free(this.control);
   }
 }

@@ -2,9 +2,10 @@
  * Relaxed SIMD (f32x4.relaxed_madd: one fused multiply-add where the CPU has FMA) is on by default
  * from V8 11.4; Node 20's V8 11.3 has it behind --experimental-wasm-relaxed-simd, a flag that may be
  * set at run time before the modules that use it are compiled. Detection validates a one-instruction
- * module; if that fails, the flag is tried once. Where neither works, gemm keeps mul + add.
+ * module; if that fails, under Node, the flag is tried once (when the fast backend is created, never
+ * at import). Browsers have it on by default. Where neither works, gemm keeps mul + add.
  */
-import v8 from 'node:v8';
+import { nodeBuiltin } from '../platform.ts';
 import { ModuleBuilder, v128 } from './emitter.ts';
 
 const probe = (): boolean => {
@@ -22,6 +23,8 @@ export const relaxedSimd = (): boolean => {
   if (detected !== undefined) return detected;
   detected = probe();
   if (!detected) {
+    const v8 = nodeBuiltin<{ setFlagsFromString(flags: string): void }>('node:v8');
+    if (!v8) return detected;
     try {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
       detected = probe();

@@ -2,8 +2,30 @@
  * Opening a GPU.js instance in exactly the mode asked for. GPU.js falls back silently — `mode: 'gpu'`
  * without a GL context runs on webasm, and a kernel that cannot build on its backend reruns on
  * cpu with only a console warning — so both the instance and every new kernel are checked.
+ *
+ * GPU.js itself is loaded only when a GPU.js backend is created, never by importing this library:
+ * under Node it is required on first use; in a browser bundle, `await loadBackend('gpujs-gpu')`
+ * (src/tensor/engine.ts) imports it and hands it over with {@link provideGpuJs}.
  */
-import { GPU } from 'gpu.js';
+import type { GPU } from 'gpu.js';
+import { nodeBuiltin } from '../platform.ts';
+
+type GpuClass = typeof GPU;
+let provided: GpuClass | null = null;
+
+/** Hands over GPU.js's `GPU` class (from a dynamic `import('gpu.js')`) where it cannot be required. */
+export const provideGpuJs = (gpuClass: GpuClass): void => {
+  provided = gpuClass;
+};
+
+/** GPU.js's `GPU` class: the one provided, else required from the installed package under Node. */
+const gpuJs = (): GpuClass => {
+  if (provided) return provided;
+  const createRequire = nodeBuiltin<{ createRequire(url: string): (id: string) => { GPU: GpuClass } }>('node:module')?.createRequire;
+  if (!createRequire) throw new GpuJsModeError('gpu', 'GPU.js is not loaded: in a browser, `await loadBackend(name)` before using a GPU.js backend');
+  provided = createRequire(import.meta.url)('gpu.js').GPU;
+  return provided;
+};
 
 export const gpuJsModes = ['cpu', 'webasm', 'headlessgl', 'gpu', 'webgl', 'webgl2'] as const;
 export type GpuJsMode = (typeof gpuJsModes)[number];
@@ -36,7 +58,7 @@ export const openGpu = (mode: GpuJsMode): GPU => {
   }
   let gpu: GPU;
   try {
-    gpu = new GPU({ mode });
+    gpu = new (gpuJs())({ mode });
   } catch (e) {
     throw new GpuJsModeError(mode, `GPU.js refused it (${(e as Error).message})`);
   }

@@ -1,7 +1,7 @@
 /**
  * Models from disk (Node): a run folder, a checkpoint folder, a model folder (scripts/export-model.ts:
  * model.safetensors + config.json), or a bare `.safetensors` weights file, with a config.json beside
- * it or a named network (then the reference preset's diffusion settings apply: linear β, T = 1000,
+ * it, its config in its own metadata (`modelSafetensors`, what the browser page downloads), or a named network (then the reference preset's diffusion settings apply: linear β, T = 1000,
  * ε-prediction). The shipped models are found relative to this file: src/pipeline/load.ts (under
  * tsx) and dist/pipeline/load.js (the installed package) both sit two folders below the package
  * root, so `../../assets` is the package's assets/ either way.
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { namedNetworks, network } from '../train/network.ts';
 import { loadCheckpoint } from '../train/checkpoint.ts';
-import { decodeModelFiles, type DiffusionModel, type ModelFiles } from './model.ts';
+import { configInMetadata, decodeModelFiles, type DiffusionModel, type ModelFiles } from './model.ts';
 import { pipelineFromFiles, pipelineFromModel, type Pipeline } from './pipeline.ts';
 
 const asset = (rel: string): string => fileURLToPath(new URL(`../../assets/${rel}`, import.meta.url));
@@ -40,12 +40,15 @@ export interface LoadOptions {
 const fromWeightsFile = (path: string, netName: string | undefined): DiffusionModel => {
   const cfgPath = join(dirname(path), 'config.json');
   const hasConfig = existsSync(cfgPath);
-  if (!hasConfig && netName === undefined) {
-    throw new Error(`${path} has no config.json beside it: say which network it is with --network (${Object.keys(namedNetworks).join(', ')})`);
-  }
   const safetensors = new Uint8Array(readFileSync(path));
+  // without a config.json beside it, a file may carry its config in its metadata (the browser page's downloads do)
+  const carried = !hasConfig && netName === undefined && configInMetadata(safetensors) !== undefined;
+  if (!hasConfig && netName === undefined && !carried) {
+    throw new Error(`${path} has no config.json beside it nor a config in its metadata: say which network it is with --network (${Object.keys(namedNetworks).join(', ')})`);
+  }
   // a named network wins over a config.json beside the file, as scripts/sample.ts's --network does
-  const files: ModelFiles = netName === undefined ? { safetensors, config: readFileSync(cfgPath, 'utf8') } : { safetensors, network: netName };
+  const files: ModelFiles = netName !== undefined ? { safetensors, network: netName }
+    : carried ? { safetensors } : { safetensors, config: readFileSync(cfgPath, 'utf8') };
   const m = decodeModelFiles(files, path);
   if (E.isLeft(m)) throw m.left;
   return m.right;

@@ -10,6 +10,14 @@ import type { Objective } from '../ddpm/objectives.ts';
 import { namedNetworks, network, type Network, type NetworkConfig, type Weights } from '../train/network.ts';
 import { decodeSavedConfig, presets, type TrainConfig } from '../train/config.ts';
 import { loadWeights } from '../train/load-weights.ts';
+import { decodeSafetensorsHeader, encodeSafetensors } from '../io/safetensors.ts';
+import { entriesToSafetensors } from '../weights/safetensors.ts';
+
+/**
+ * The safetensors metadata key under which a self-contained weights file carries its training
+ * config as JSON (PyTorch's loaders ignore metadata, so the file still loads with `load_state_dict`).
+ */
+export const CONFIG_METADATA_KEY = 'config';
 
 /** Everything a sampler needs to know about a model besides its weights. */
 export interface ModelConfig {
@@ -45,7 +53,8 @@ export interface DiffusionModel {
  * A model's files, in memory: `model.safetensors` and `config.json` of a model folder
  * (scripts/export-model.ts) or a checkpoint. Weights without a config name their network instead,
  * and then the reference preset's diffusion settings apply (linear β, T = 1000, ε-prediction),
- * as for PyTorch weights of the reference U-Net.
+ * as for PyTorch weights of the reference U-Net. Weights with neither use the config in their own
+ * metadata (`CONFIG_METADATA_KEY`), as {@link modelSafetensors} writes it.
  */
 export interface ModelFiles {
   /** the safetensors bytes: a state dict with PyTorch names (float32, float16 or bfloat16) */
@@ -81,11 +90,30 @@ const settings = (files: ModelFiles, what: string): E.Either<Error, Settings> =>
       network: c.network, schedule: c.schedule, objective: c.objective, size: c.imageSize, dataset: c.dataset, training: c,
     }))(decoded);
   }
-  if (files.network === undefined) return E.left(new Error(`${what}: no config: say which network the weights are for (${names})`));
+  if (files.network === undefined) {
+    const carried = configInMetadata(files.safetensors);
+    if (carried !== undefined) return settings({ safetensors: files.safetensors, config: carried }, `${what} (its metadata)`);
+    return E.left(new Error(`${what}: no config: say which network the weights are for (${names})`));
+  }
   const n = Object.hasOwn(namedNetworks, files.network) ? namedNetworks[files.network] : undefined;
   if (!n) return E.left(new Error(`${what}: unknown network "${files.network}": expected one of ${names}`));
   return E.right({ network: n, schedule: presets.reference.schedule, objective: 'eps', size: n.kind === 'simple' ? 32 : 28 });
 };
+
+/** The config JSON a weights file carries in its metadata, if any (undefined too when the header does not decode: the weights' own check reports that). */
+export const configInMetadata = (safetensors: Uint8Array): string | undefined => {
+  const h = decodeSafetensorsHeader(safetensors);
+  return E.isRight(h) ? h.right.metadata.get(CONFIG_METADATA_KEY) : undefined;
+};
+
+/**
+ * One self-contained file for a trained network: its state dict with PyTorch names (float32, as a
+ * checkpoint's model.safetensors) and the training config in the metadata, so that
+ * `decodeModelFiles({ safetensors })`, `loadPipeline(path)` and `sample --checkpoint FILE` need
+ * nothing beside it.
+ */
+export const modelSafetensors = (net: Network, weights: Weights, config: TrainConfig): Uint8Array =>
+  encodeSafetensors(entriesToSafetensors(net.stateDict(weights)), { format: 'pt', [CONFIG_METADATA_KEY]: JSON.stringify(config) });
 
 /**
  * A model from its bytes, or why not (the message starts with `what`, e.g. the path the bytes came

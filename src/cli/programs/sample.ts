@@ -2,7 +2,8 @@
  * Draws images from a trained model: `diffusion-ts sample --checkpoint runs/quick --out samples.png`
  * (without --checkpoint: the shipped model in assets/).
  * `--help` lists the flags. A checkpoint is a run folder, a checkpoint folder, or a bare
- * `.safetensors` file (PyTorch names; with a config.json beside it, or `--network NAME`, in which
+ * `.safetensors` file (PyTorch names; with a config.json beside it, its config in its metadata as the
+ * browser page's downloads carry it, or `--network NAME`, in which
  * case the reference preset's diffusion settings apply: linear β, T = 1000, ε-prediction).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

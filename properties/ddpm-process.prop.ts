@@ -216,7 +216,7 @@ describe('reparametrisations round-trip (one timestep per sample)', () => {
 });
 
 describe('the scheduler', () => {
-  it('setTimesteps(n): n distinct integers from T − 1 down to 0, all of them for n = T', () => {
+  it('setTimesteps(n): n distinct integers from T − 1 down to 0, the nearest to linspace (ties up), all of them for n = T', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 1000 }).chain((T) => fc.tuple(fc.constant(T), fc.integer({ min: 1, max: T }))), ([T, n]) => {
       const ts = spacedTimesteps(T, n);
       expect(ts.length).toBe(n);
@@ -224,6 +224,12 @@ describe('the scheduler', () => {
       if (n > 1) expect(ts[n - 1]).toBe(0);
       for (let i = 1; i < n; i++) if (!(Number.isInteger(ts[i]) && ts[i] < ts[i - 1])) fail('descending integers', ts);
       if (n === T) expect(ts).toEqual(Array.from({ length: T }, (_, i) => T - 1 - i));
+      // the nearest integer to k·(T − 1)/(n − 1), ties up (the one rule DPM-Solver++ uses too)
+      ts.forEach((t, i) => {
+        if (n === 1) return;
+        const diff = 2 * t * (n - 1) - 2 * (n - 1 - i) * (T - 1); // 2·(t − exact)·(n − 1)
+        if (!(diff > -(n - 1) && diff <= n - 1)) fail('nearest, ties up', { T, n, i, t });
+      });
     }));
   });
 

@@ -11,10 +11,11 @@ import { ShapeError } from '../src/tensor/shape.ts';
 import { dispose, type Tensor, tidy, toArray } from '../src/tensor/tensor.ts';
 import { linearBetas, makeSchedule } from '../src/ddpm/schedule.ts';
 import { sampleLoop } from '../src/ddpm/sample.ts';
+import { spacedTimesteps } from '../src/ddpm/scheduler.ts';
 import { minSnrTable, minSnrWeights, objectiveLossAt, snr, targetFor, toEpsAndX0 } from '../src/ddpm/objectives.ts';
 import { combineGuidance, guidedModel } from '../src/ddpm/guidance.ts';
 import {
-  ddimCoefficients, ddimSampler, ddimTimesteps, ddpmSampler, dpmpp2mSampler, dpmSolverTimesteps, runSampler,
+  ddimCoefficients, ddimSampler, ddimTimesteps, ddpmSampler, dpmpp2mSampler, dpmSolverTimesteps, nextTimestep, runSampler, sampleStep,
 } from '../src/ddpm/samplers/index.ts';
 
 const nice = makeSchedule([0.36, 1 - 0.36 / 0.64, 1 - 0.0784 / 0.36]);
@@ -35,6 +36,9 @@ describe('timesteps', () => {
     expect(dpmSolverTimesteps(10, 4)).toEqual([9, 6, 3, 0]);
     expect(dpmSolverTimesteps(10, 3)).toEqual([9, 5, 0]); // 4.5 rounds up
     expect(dpmSolverTimesteps(10, 1)).toEqual([9]);
+    // one spacing rule for DDPM and DPM-Solver++: 21·34/28 = 25.5 is a tie, rounded up in exact arithmetic
+    expect(spacedTimesteps(35, 29)[28 - 21]).toBe(26);
+    expect(spacedTimesteps(35, 29)).toEqual(dpmSolverTimesteps(35, 29));
     expect(dpmpp2mSampler.setTimesteps(nice, 3)).toEqual([2, 1, 0]);
   });
 });
@@ -159,6 +163,27 @@ describe('DDPM under the contract', () => {
     expect(toArray(a)).toEqual(toArray(b.x0));
     dispose(a);
     dispose(b.x0);
+  });
+});
+
+describe('sampleStep', () => {
+  it('is the sampler\'s step at the state\'s next timestep; a hand-written loop of it is runSampler', () => {
+    const s = makeSchedule(linearBetas(30));
+    const model = (x: Tensor, t: Tensor) => O.mul(O.sin(x), O.reshape(O.div(t, 30), [-1, 1, 1]));
+    const key = R.key(4);
+    const viaRun = runSampler(dpmpp2mSampler, model, s, [2, 1, 3], key, { steps: 6, prediction: 'v' });
+    // the loop runSampler folds, written out: start from split(key)[0], noise at t from fold(split(key)[1], t)
+    const [startKey, stepKey] = R.split(key, 2);
+    let x = O.normal(startKey, [2, 1, 3]);
+    let state = dpmpp2mSampler.initState(s, dpmpp2mSampler.setTimesteps(s, 6), { prediction: 'v' });
+    for (const t of state.timesteps) {
+      expect(nextTimestep(state)).toBe(t);
+      const noise = dpmpp2mSampler.needsNoise(state) ? O.normal(R.fold(stepKey, t), [2, 1, 3]) : null;
+      ({ prevSample: x, state } = sampleStep(dpmpp2mSampler, state, model(x, O.full([2], t)), x, noise));
+    }
+    expect(toArray(x)).toEqual(toArray(viaRun));
+    expect(() => nextTimestep(state)).toThrow(/the loop is done/);
+    expect(() => sampleStep(dpmpp2mSampler, state, x, x)).toThrow(/the loop is done/);
   });
 });
 

@@ -1,21 +1,20 @@
 /**
- * Ancestral sampling (Ho et al. 2020, Algorithm 2): x_{T−1} ~ N(0, I), then one scheduler step per
- * timestep down to the data. Randomness comes from one key: the start from its first half, the
- * noise of the step at t from fold(second half, t), so a run is reproducible step by step.
- *
- * Memory: each step runs in a `tidy`, so the model's intermediates and the step's temporaries are
- * freed as it returns; the previous x is disposed unless recorded.
+ * Ancestral sampling (Ho et al. 2020, Algorithm 2), the walk-through's loop: x_{T−1} ~ N(0, I), then
+ * one DDPM step per timestep down to the data, with its defaults (ε-prediction, no clipping, σ² =
+ * β̃). It is `runSampler` with the `ddpmSampler` (the same fold of `sampleStep`), plus the x_t it is
+ * asked to keep. Randomness comes from one key: the start from its first half, the noise of the
+ * step at t from fold(second half, t), so a run is reproducible step by step.
  */
-import { full } from '../ops/create.ts';
-import { normal } from '../ops/random.ts';
-import { fold, type Key, split } from '../tensor/random.ts';
+import type { Key } from '../tensor/random.ts';
 import { sameShape, ShapeError, type Shape } from '../tensor/shape.ts';
 import { add } from '../ops/elementwise.ts';
-import { dispose, keep, type Tensor, tidy } from '../tensor/tensor.ts';
+import { dispose, keep, type Tensor } from '../tensor/tensor.ts';
 import type { Denoiser } from './loss.ts';
 import type { VarianceKind } from './reverse.ts';
-import { ddpmScheduler } from './scheduler.ts';
+import { spacedTimesteps } from './scheduler.ts';
 import type { Schedule } from './schedule.ts';
+import { ddpmSampler } from './samplers/ddpm.ts';
+import { runSampler } from './samplers/loop.ts';
 
 export interface SampleOptions {
   /**
@@ -50,35 +49,24 @@ export const sampleLoop = (
   model: Denoiser, schedule: Schedule, shape: Shape, key: Key, opts: SampleOptions = {},
 ): SampleResult => {
   if (shape.length < 1) throw new ShapeError('sampleLoop', [shape], 'the sample shape needs a batch dimension');
-  const scheduler = ddpmScheduler(schedule, { clip: opts.clip, variance: opts.variance });
-  const timesteps = scheduler.setTimesteps(opts.numSteps);
+  const timesteps = spacedTimesteps(schedule.T, opts.numSteps);
   const wanted = new Set(opts.keepTrajectory ?? []);
   const missing = [...wanted].filter((t) => !timesteps.includes(t));
   if (missing.length > 0) throw new RangeError(`sampleLoop: keepTrajectory asks for timesteps ${missing.join(', ')}, which this run does not visit`);
-
-  const [startKey, stepKey] = split(key, 2);
-  const trajectory = new Map<number, Tensor>();
   if (opts.start && !sameShape(opts.start.shape, shape)) throw new ShapeError('sampleLoop', [opts.start.shape, shape], 'the start x_T must have the sample shape');
-  let x = opts.start ? add(opts.start, 0) : normal(startKey, shape);
+  const trajectory = new Map<number, Tensor>();
   try {
-    timesteps.forEach((t, i) => {
-      const prevT = timesteps[i + 1] ?? -1;
-      const xt = x;
-      const next = tidy(() => {
-        const eps = model(xt, full([shape[0]], t, xt.backend));
-        const noise = prevT >= 0 ? normal(fold(stepKey, t), shape, 0, 1, xt.backend) : null;
-        const { prevSample, predX0 } = scheduler.step(eps, t, xt, noise, prevT);
+    const x0 = runSampler(ddpmSampler, model, schedule, shape, key, {
+      prediction: 'eps', clip: opts.clip ?? false, variance: opts.variance, steps: timesteps.length, start: opts.start,
+      onStep: (t, xt, predX0) => {
+        // a copy, taken out of the step's scope: the loop frees x_t itself
+        if (wanted.has(t)) trajectory.set(t, keep(add(xt, 0)));
         opts.onStep?.(t, xt, predX0);
-        return prevSample;
-      });
-      if (wanted.has(t)) trajectory.set(t, keep(xt));
-      else dispose(xt);
-      x = next;
+      },
     });
+    return { x0, trajectory };
   } catch (e) {
-    dispose(x);
     trajectory.forEach((kept) => dispose(kept));
     throw e;
   }
-  return { x0: x, trajectory };
 };

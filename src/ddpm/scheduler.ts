@@ -22,7 +22,7 @@ export interface DdpmScheduler {
   /**
    * The timesteps to visit, from T−1 down to 0. With numSteps < T (default T) they are the
    * nearest integers to numSteps evenly spaced points of [0, T−1], both ends included (Nichol &
-   * Dhariwal's respacing with one section); numSteps = 1 gives [T−1] alone.
+   * Dhariwal's respacing with one section; `spacedTimesteps`); numSteps = 1 gives [T−1] alone.
    */
   setTimesteps(numSteps?: number): readonly number[];
   /**
@@ -33,14 +33,37 @@ export interface DdpmScheduler {
   step(modelOutput: Tensor, t: number, sample: Tensor, noise: Tensor | null, prevT?: number): StepOutput;
 }
 
-/** numSteps timesteps in [0, T), descending. */
+/**
+ * The one spacing rule of the DDPM and DPM-Solver samplers: round(linspace(T − 1, 0, numSteps)),
+ * ties rounded up, in exact integer arithmetic: t_i = ⌊(2k(T − 1) + n)/(2n)⌋ with n = numSteps − 1
+ * and k = n − i (a floating-point k·(T − 1)/n can land just below a tie such as 24.5 and round the
+ * other way). numSteps = T gives every timestep; 1 gives [T − 1].
+ */
 export const spacedTimesteps = (T: number, numSteps: number = T): readonly number[] => {
   if (!(Number.isInteger(numSteps) && numSteps >= 1 && numSteps <= T)) {
     throw new RangeError(`setTimesteps: numSteps must be an integer in [1, ${T}], got ${numSteps}`);
   }
   if (numSteps === 1) return Object.freeze([T - 1]);
-  const stride = (T - 1) / (numSteps - 1); // ≥ 1, so rounding keeps the points distinct
-  return Object.freeze(Array.from({ length: numSteps }, (_, i) => Math.round((numSteps - 1 - i) * stride)));
+  const n = numSteps - 1;
+  return Object.freeze(Array.from({ length: numSteps }, (_, i) => Math.floor((2 * (n - i) * (T - 1) + n) / (2 * n))));
+};
+
+/**
+ * x_t → x_{prevT} given ε̂: with prevT = t − 1 exactly `ddpmStep` (the walk-through's equation); a
+ * longer jump is one step of the chain respaced over …, prevT, t (`respace`); prevT = −1 lands on
+ * the data. The transition both `ddpmScheduler` and the `ddpmSampler` take.
+ */
+export const ddpmTransition = (
+  schedule: Schedule, eps: Tensor, t: number, sample: Tensor, noise: Tensor | null, prevT: number, options: ReverseOptions,
+): StepOutput => {
+  entry(schedule.betas, t);
+  if (!(Number.isInteger(prevT) && prevT >= -1 && prevT < t)) {
+    throw new RangeError(`step: prevT must be an integer in [−1, ${t}), got ${prevT}`);
+  }
+  if (prevT === t - 1) return ddpmStep(schedule, eps, t, sample, noise, options);
+  return prevT === -1
+    ? ddpmStep(respace(schedule, [t]), eps, 0, sample, noise, options)
+    : ddpmStep(respace(schedule, [prevT, t]), eps, 1, sample, noise, options);
 };
 
 export const ddpmScheduler = (schedule: Schedule, opts: Partial<ReverseOptions> = {}): DdpmScheduler => {
@@ -49,16 +72,7 @@ export const ddpmScheduler = (schedule: Schedule, opts: Partial<ReverseOptions> 
     schedule,
     options,
     setTimesteps: (numSteps?: number) => spacedTimesteps(schedule.T, numSteps),
-    step: (modelOutput: Tensor, t: number, sample: Tensor, noise: Tensor | null, prevT = t - 1): StepOutput => {
-      entry(schedule.betas, t);
-      if (!(Number.isInteger(prevT) && prevT >= -1 && prevT < t)) {
-        throw new RangeError(`step: prevT must be an integer in [−1, ${t}), got ${prevT}`);
-      }
-      if (prevT === t - 1) return ddpmStep(schedule, modelOutput, t, sample, noise, options);
-      // a jump of several timesteps is one step of the respaced chain …, prevT, t
-      return prevT === -1
-        ? ddpmStep(respace(schedule, [t]), modelOutput, 0, sample, noise, options)
-        : ddpmStep(respace(schedule, [prevT, t]), modelOutput, 1, sample, noise, options);
-    },
+    step: (modelOutput: Tensor, t: number, sample: Tensor, noise: Tensor | null, prevT = t - 1): StepOutput =>
+      ddpmTransition(schedule, modelOutput, t, sample, noise, prevT, options),
   });
 };

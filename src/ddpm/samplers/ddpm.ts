@@ -1,6 +1,6 @@
 /**
- * Ancestral DDPM (Ho et al. 2020, Algorithm 2) under the sampler contract: a wrapper around
- * `ddpmScheduler`, so with all T timesteps it is the walk-through's p_sample step for step, and
+ * Ancestral DDPM (Ho et al. 2020, Algorithm 2) under the sampler contract: the same transition as
+ * `ddpmScheduler` (`ddpmTransition`), so with all T timesteps it is the walk-through's p_sample step for step, and
  * with fewer it is the respaced chain of Nichol & Dhariwal (2021, §4) over the visited timesteps.
  *
  * x_prev = μ_θ(x_t, t) + σ_t·z with σ_t² = β̃_t ('posterior', default) or β_t ('beta') of the
@@ -11,7 +11,7 @@ import type { Tensor } from '../../tensor/tensor.ts';
 import { toEpsAndX0 } from '../objectives.ts';
 import type { VarianceKind } from '../reverse.ts';
 import type { Schedule } from '../schedule.ts';
-import { ddpmScheduler, spacedTimesteps } from '../scheduler.ts';
+import { ddpmTransition, spacedTimesteps } from '../scheduler.ts';
 import { baseState, expectStep, requireNoiseShape, type Sampler, type SamplerOptions, type SamplerState, type StepResult } from './types.ts';
 
 export interface DdpmOptions extends SamplerOptions {
@@ -43,8 +43,7 @@ const step = (state: DdpmState, modelOutput: Tensor, t: number, xt: Tensor, nois
   if (noise) requireNoiseShape('ddpm', noise, xt);
   // the scheduler reads ε̂ and clips x̂_0(x_t, ε̂) itself; for ε-prediction this is its exact path
   const { eps } = toEpsAndX0(state.prediction, modelOutput, xt, t, state.schedule);
-  const scheduler = ddpmScheduler(state.schedule, { clip: state.clip, variance: state.variance });
-  const { prevSample, predX0 } = scheduler.step(eps, t, xt, prevT >= 0 ? noise ?? null : null, prevT);
+  const { prevSample, predX0 } = ddpmTransition(state.schedule, eps, t, xt, prevT >= 0 ? noise ?? null : null, prevT, { clip: state.clip, variance: state.variance });
   return { prevSample, predX0, state: Object.freeze({ ...state, index: state.index + 1 }) };
 };
 

@@ -25,6 +25,7 @@
 import { add, mul, sub } from '../../ops/elementwise.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import type { Schedule } from '../schedule.ts';
+import { spacedTimesteps } from '../scheduler.ts';
 import { alphaBarAt, baseState, denoise, expectStep, type Sampler, type SamplerOptions, type SamplerState, type StepResult } from './types.ts';
 
 export interface DpmSolverOptions extends SamplerOptions {
@@ -41,17 +42,11 @@ export interface DpmSolverState extends SamplerState {
   readonly prevX0: Tensor | null;
 }
 
-/**
- * round(linspace(T − 1, 0, S)) with ties rounded up, in exact integer arithmetic:
- * t_i = ⌊(2k(T − 1) + (S − 1))/(2(S − 1))⌋ for k = S − 1 − i (floating-point k·(T − 1)/(S − 1) can
- * land just below a tie such as 240.5 and round the other way).
- */
+/** round(linspace(T − 1, 0, S)), the DDPM sampler's grid (`spacedTimesteps`: ties up, exact integers). */
 export const dpmSolverTimesteps = (T: number, steps: number): readonly number[] => {
   if (!(Number.isSafeInteger(T) && T >= 1)) throw new RangeError(`dpmpp2m: T must be an integer ≥ 1, got ${T}`);
   if (!(Number.isInteger(steps) && steps >= 1 && steps <= T)) throw new RangeError(`dpmpp2m: steps must be an integer in [1, ${T}], got ${steps}`);
-  if (steps === 1) return Object.freeze([T - 1]);
-  const n = steps - 1;
-  return Object.freeze(Array.from({ length: steps }, (_, i) => Math.floor((2 * (n - i) * (T - 1) + n) / (2 * n))));
+  return spacedTimesteps(T, steps);
 };
 
 /** λ_t = log(α_t/σ_t) = ½·(log ᾱ_t − log(1 − ᾱ_t)); +∞ for the data (t = −1). */

@@ -6,4 +6,4 @@ export {
   dpmpp2mSampler, dpmSolverCoefficients, dpmSolverTimesteps, halfLogSnr, isSecondOrder, LOWER_ORDER_SECOND_BELOW,
   type DpmSolverCoefficients, type DpmSolverOptions, type DpmSolverState,
 } from './dpmpp2m.ts';
-export { runSampler, type RunOptions } from './loop.ts';
+export { nextTimestep, runSampler, sampleStep, type RunOptions } from './loop.ts';

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { setBackend } from '../src/tensor/engine.ts';
+import { getBackend, setBackend } from '../src/tensor/engine.ts';
 import { fold, key as makeKey, split } from '../src/tensor/random.ts';
 import { dispose, disposeTree, tidy, toFloat32 } from '../src/tensor/tensor.ts';
 import { tensor } from '../src/ops/create.ts';
@@ -30,16 +30,17 @@ const { die } = exits('train-classifier');
 const main = async (): Promise<void> => {
   const argv = process.argv.slice(2);
   const { values: flags } = cli(trainClassifierCommand, argv);
-  const { dataset, epochs, batch, shift, seed, lr, backend } = flags;
+  const { dataset, epochs, batch, shift, seed, lr } = flags;
   if (!(lr > 0)) die(`--lr: expected a number > 0, got "${lr}"`);
   // the shipped classifiers in assets/ are replaced only when asked for by name
   const out = flags.out ?? `runs/${dataset}-classifier.safetensors`;
   if (!out.endsWith('.safetensors')) die(`--out: expected a .safetensors file name, got "${out}"`);
   try {
-    setBackend(backend as never);
+    if (flags.backend !== undefined) setBackend(flags.backend as never);
   } catch (e) {
     return die(`--backend: ${(e as Error).message}`);
   }
+  const backend = getBackend().name;
 
   const load = dataset === 'mnist' ? loadMnist : loadFashionMnist;
   const dir = flags['data-dir'];

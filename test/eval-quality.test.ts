@@ -4,7 +4,7 @@
  * figures do not depend on image order, and scripts/eval.ts prints them as JSON and refuses bad input.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -115,6 +115,15 @@ describe('scripts/eval.ts', () => {
     expect(out.coverage).toBeGreaterThan(0.95);
   });
 
+  it('--out grid.png --scale 3 writes the sample grid with each pixel as a 3×3 block', () => {
+    const png = join(dir, 'grid.png');
+    const r = spawnSync(tsx, ['scripts/eval.ts', '--checkpoint', 'assets/ddpm-mnist', '--n', '2', '--steps', '2', '--out', png, '--scale', '3'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const bytes = readFileSync(png);
+    // two 28-px cells side by side with 2-px padding: 62 × 32, three times over
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([186, 96]);
+  });
+
   it('refuses bad input with one line naming the problem', () => {
     const bad = join(dir, 'bad.npy');
     writeFileSync(bad, encodeNpy(new Float32Array(2 * 32 * 32), [2, 1, 32, 32]));
@@ -124,6 +133,8 @@ describe('scripts/eval.ts', () => {
       [['--images', bad, '--dataset', 'cifar'], /--dataset: expected mnist or fashion-mnist, got "cifar"/],
       [['--checkpoint', join(dir, 'absent')], /absent\/config\.json: ENOENT/],
       [['--images', bad, '--labels', 'rows', '--bogus', '1'], /^eval: --bogus: unknown flag \(see --help\)$/m],
+      [['--images', bad, '--scale', '2'], /^eval: --scale: enlarges the --out PNG, but there is no --out$/m],
+      [['--checkpoint', 'assets/ddpm-mnist', '--out', join(dir, 'x.npy'), '--scale', '2'], /--scale: enlarges the --out PNG, but --out .*x\.npy is an array/],
     ];
     for (const [argv, message] of cases) {
       const r = spawnSync(tsx, ['scripts/eval.ts', ...argv], { encoding: 'utf8', timeout: 60_000 });

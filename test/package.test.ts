@@ -183,6 +183,11 @@ describe('the npm package', () => {
     const unknown = node(['smaple']);
     expect([unknown.status, unknown.stderr.split('\n').length]).toEqual([2, 2]);
     expect(unknown.stderr).toMatch(/^diffusion-ts: "smaple": unknown command/);
+    // a command's mistakes name the bin too: one line, exit 2
+    const bad = node(['sample', '--n', '0']);
+    expect([bad.status, bad.stderr]).toEqual([2, 'diffusion-ts sample: --n: expected an integer ≥ 1, got "0"\n']);
+    const badTrain = node(['train', '--batch', 'x']);
+    expect([badTrain.status, badTrain.stderr]).toEqual([2, 'diffusion-ts train: --batch: expected a number, got "x"\n']);
 
     // without --checkpoint, --class finds the shipped class-conditional model inside the installed package
     const sample = node(['sample', '--class', '3', '--n', '2', '--steps', '3', '--out', 'threes.png']);

@@ -2,9 +2,19 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { type BackendName, setBackend } from '../tensor/engine.ts';
 
+let program = '';
+
+/** Set by the `diffusion-ts` bin: messages then read `diffusion-ts sample: …` rather than `sample: …`. */
+export const runAsProgram = (name: string): void => {
+  program = `${name} `;
+};
+
+/** How a command names itself on stderr: `sample`, or `diffusion-ts sample` under the bin. */
+export const commandLabel = (command: string): string => `${program}${command}`;
+
 export const exits = (command: string) => {
   const die = (msg: string): never => {
-    process.stderr.write(`${command}: ${msg}\n`);
+    process.stderr.write(`${commandLabel(command)}: ${msg}\n`);
     process.exit(2);
   };
   /** The value of a TaskEither, or its error's message as the one line. */

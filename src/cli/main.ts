@@ -4,6 +4,7 @@
  * is a module of programs/ (the same code that `npx tsx scripts/<command>.ts` runs in a checkout),
  * loaded only when named, so `--version` and a mistyped command answer at once.
  */
+import { runAsProgram } from './exits.ts';
 import { packageVersion } from './version.ts';
 
 interface Program {
@@ -65,6 +66,7 @@ if (first === undefined) {
 } else if (!Object.hasOwn(programs, first)) {
   usageError(`"${first}": unknown command (${Object.keys(programs).join(', ')}; see ${NAME} --help)`);
 } else {
+  runAsProgram(NAME);
   const { main } = await programs[first].load();
   await main(rest, `${NAME} ${first}`);
 }

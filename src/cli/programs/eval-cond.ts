@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { fold, key as makeKey } from '../../tensor/random.ts';
 import { scheduleFromConfig } from '../../ddpm/schedule.ts';
 import { encodeNpy } from '../../io/npy.ts';
-import { encodePng, makeGrid } from '../../io/image.ts';
+import { encodePng, makeGrid, upscale } from '../../io/image.ts';
 import { writeFileAtomic } from '../../io/files.ts';
 import { type Classifier, type ClassTable, loadClassifier, shippedClassifiers } from '../../eval/classify.ts';
 import { formatClassTable, labelsFromSpec, sampleByClass } from '../../eval/cond-eval.ts';
@@ -56,6 +56,7 @@ const evalCond = async (argv: readonly string[], launcher: string): Promise<void
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const imagesPath = flags.images;
   const ckPath = flags.checkpoint;
+  if (flags.scale !== 1 && (flags.out === undefined || extname(flags.out).toLowerCase() === '.npy')) return die(`--scale: enlarges the --out PNG, ${flags.out === undefined ? 'but there is no --out' : `but --out ${flags.out} is an array`}`);
   if (!imagesPath === !ckPath) return die('give either --checkpoint (sample and score) or --images (score these) (see --help)');
   const classifierPath = (dataset: string | undefined): string => {
     const given = flags.classifier;
@@ -111,7 +112,7 @@ const evalCond = async (argv: readonly string[], launcher: string): Promise<void
     const bytes = extname(out) === '.npy'
       ? encodeNpy(images, [n, model.net.channels, model.size, model.size])
       : await (async () => {
-        const grid = makeGrid(images, n, model.net.channels, model.size, model.size, { nrow: perClass });
+        const grid = upscale(makeGrid(images, n, model.net.channels, model.size, model.size, { nrow: perClass }), flags.scale);
         return encodePng(grid.data, grid.width, grid.height);
       })();
     await run(writeFileAtomic(out, bytes));

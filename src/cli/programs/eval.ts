@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { fold, key as makeKey } from '../../tensor/random.ts';
 import { scheduleFromConfig } from '../../ddpm/schedule.ts';
 import { encodeNpy } from '../../io/npy.ts';
-import { encodePng, makeGrid } from '../../io/image.ts';
+import { encodePng, makeGrid, upscale } from '../../io/image.ts';
 import { writeFileAtomic } from '../../io/files.ts';
 import { loadFashionMnist, loadMnist } from '../../io/mnist.ts';
 import { type Classifier, loadClassifier, shippedClassifiers } from '../../eval/classify.ts';
@@ -40,6 +40,7 @@ const evaluate = async (argv: readonly string[], launcher: string): Promise<void
   const imagesPath = flags.images;
   const ckPath = flags.checkpoint;
   if (!imagesPath === !ckPath) return die('give either --checkpoint (sample, then score) or --images (score these) (see --help)');
+  if (flags.scale !== 1 && (flags.out === undefined || extname(flags.out).toLowerCase() === '.npy')) return die(`--scale: enlarges the --out PNG, ${flags.out === undefined ? 'but there is no --out' : `but --out ${flags.out} is an array`}`);
   if (ckPath && flags.labels !== undefined) return die('--labels goes with --images (a class-conditional checkpoint is sampled an equal number per class)');
   const { seed } = flags;
   const model = ckPath ? await loadDiffusionModel(ckPath, { network: flags.network, noEma: flags['no-ema'] }).catch((e: Error) => die(e.message)) : null;
@@ -97,7 +98,7 @@ const evaluate = async (argv: readonly string[], launcher: string): Promise<void
       const bytes = extname(out) === '.npy'
         ? encodeNpy(images, [n, net.channels, size, size])
         : await (async () => {
-          const grid = makeGrid(images, n, net.channels, size, size, { nrow: wanted ? n / net.numClasses : Math.ceil(Math.sqrt(n)) });
+          const grid = upscale(makeGrid(images, n, net.channels, size, size, { nrow: wanted ? n / net.numClasses : Math.ceil(Math.sqrt(n)) }), flags.scale);
           return encodePng(grid.data, grid.width, grid.height);
         })();
       await run(writeFileAtomic(out, bytes));

@@ -35,6 +35,7 @@ import { copyWeights, runTraining, type StepEvent, type StepSetup, type TrainSta
 import { drawImages } from '../../train/generate.ts';
 import { type Progress, progressWriter, renderProgress } from '../progress.ts';
 import { cli, scriptLauncher } from '../cli.ts';
+import { commandLabel } from '../exits.ts';
 
 const NAME = 'train';
 
@@ -301,7 +302,7 @@ const train = (argv: readonly string[], stopRequested: () => boolean, launcher: 
 // ---- threads and signals --------------------------------------------------------------------------
 
 const fatal = (e: unknown): never => {
-  process.stderr.write(`${NAME}: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`${commandLabel(NAME)}: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 };
 
@@ -321,7 +322,7 @@ const onStopSignals = (requestStop: () => void, burstMs = 1000): void => {
       requestStop();
       process.stderr.write('\nstopping after this step and saving a checkpoint (press Ctrl-C again to quit at once)\n');
     } else if (now - first > burstMs) {
-      process.stderr.write(`${NAME}: quit without saving the steps since the last checkpoint\n`);
+      process.stderr.write(`${commandLabel(NAME)}: quit without saving the steps since the last checkpoint\n`);
       process.exit(130);
     }
   };
@@ -361,7 +362,7 @@ export const main = (argv: readonly string[], launcher = scriptLauncher('train')
   });
   // --help, --version and a mistyped flag are answered here, before a worker starts
   const flags = cli(trainCommand, argv, launcher);
-  for (const note of trainNotices(flags)) process.stderr.write(`${NAME}: note: ${note}\n`);
+  for (const note of trainNotices(flags)) process.stderr.write(`${commandLabel(NAME)}: note: ${note}\n`);
   // the loop runs in a worker so that this thread is always free to take a signal at once
   // (a training step blocks its thread for longer than tsx waits for an acknowledgement)
   const stop = new Int32Array(new SharedArrayBuffer(4));
@@ -380,7 +381,7 @@ if (!isMainThread && (workerData as Partial<LoopData> | null)?.role === 'train-l
   const { argv, launcher, stop } = workerData as LoopData;
   train(argv, () => Atomics.load(stop, 0) === 1, launcher)().then((r) => {
     if (E.isLeft(r)) {
-      process.stderr.write(`${NAME}: ${r.left.message}\n`);
+      process.stderr.write(`${commandLabel(NAME)}: ${r.left.message}\n`);
       process.exit(2);
     }
     process.stderr.write(`${r.right}\n`);

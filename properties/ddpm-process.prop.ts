@@ -13,20 +13,16 @@ import * as O from '../src/ops/index.ts';
 import { backendByName, withBackend } from '../src/tensor/engine.ts';
 import * as R from '../src/tensor/random.ts';
 import { dispose, type Tensor, tidy, toArray } from '../src/tensor/tensor.ts';
-import { cosineBetas, linearBetas, makeSchedule, type Schedule, sigmoidBetas } from '../src/ddpm/schedule.ts';
+import type { Schedule } from '../src/ddpm/schedule.ts';
 import {
   predictNoiseFromStart, predictNoiseFromV, predictStartFromNoise, predictStartFromV, predictV, qPosteriorMeanVariance, qSample,
 } from '../src/ddpm/forward.ts';
 import { ddpmStep, meanFromNoise, pMeanVariance } from '../src/ddpm/reverse.ts';
 import { ddpmScheduler, spacedTimesteps } from '../src/ddpm/scheduler.ts';
+import { arbKind, build, fail } from './support/schedules.ts';
 
 const SIGMAS = 6;
 
-type Kind = 'linear' | 'cosine' | 'sigmoid';
-const build = (kind: Kind, T: number): Schedule =>
-  makeSchedule(kind === 'linear' ? linearBetas(T) : kind === 'cosine' ? cosineBetas(T) : sigmoidBetas(T));
-
-const arbKind = fc.constantFrom<Kind>('linear', 'cosine', 'sigmoid');
 /** A schedule and one of its timesteps. */
 const arbScheduleAt = (minT: number, maxT: number) =>
   fc.tuple(arbKind, fc.integer({ min: minT, max: maxT }))
@@ -34,9 +30,6 @@ const arbScheduleAt = (minT: number, maxT: number) =>
 const arbSeed = fc.integer({ min: 0, max: 2 ** 31 });
 const values = (n: number, bound = 1) => fc.array(fc.double({ min: -bound, max: bound, noNaN: true }), { minLength: n, maxLength: n });
 
-const fail = (what: string, detail: unknown): never => {
-  throw new Error(`${what}: ${JSON.stringify(detail)}`);
-};
 /** Below float32's smallest normal number relative error bounds do not hold (subnormals are spaced 1.4e-45 apart). */
 const FLOOR = 1e-37;
 

@@ -1,7 +1,7 @@
 /**
  * The fast backend against the plain reference, kernel by kernel, on random shapes and data
- * (including ±0, ±∞, NaN and subnormals where an op must propagate them), then through every op
- * case of the conformance suite (values and gradients).
+ * (including ±0, ±∞, NaN and subnormals where an op must propagate them). The conformance suite
+ * (every op case, values and gradients) runs once for every backend, in backends.prop.ts.
  *
  * Agreement: |fast − plain| ≤ 1e-5·max(|fast|, |plain|), or both NaN, or both in the subnormal
  * range (|x| < 2⁻¹²⁶, where exp's last scaling may round once more). Matmul compares with
@@ -16,7 +16,6 @@ import {
 } from '../src/tensor/backend.ts';
 import { createFastBackend } from '../src/tensor/fast/index.ts';
 import { createPlainBackend } from '../src/tensor/plain/index.ts';
-import { conformanceSuite } from './support/conformance.ts';
 
 const plain = createPlainBackend();
 const fast = createFastBackend();
@@ -496,8 +495,4 @@ describe('fast kernels = plain kernels', () => {
       expect(b.liveBuffers()).toBe(0);
     }), { numRuns: 60 });
   });
-});
-
-describe('fast = plain through every op case (values and gradients)', () => {
-  conformanceSuite(() => fast, 1e-5, 6);
 });

@@ -15,15 +15,12 @@ import * as R from '../src/tensor/random.ts';
 import { tidy, toArray } from '../src/tensor/tensor.ts';
 import { linearBetas, makeSchedule } from '../src/ddpm/schedule.ts';
 import { ddimCoefficients, ddimSampler, ddimTimesteps, ddpmSampler, dpmSolverTimesteps } from '../src/ddpm/samplers/index.ts';
-import { arbKind, arbSeed, build, usePlainBackend, values } from './support/schedules.ts';
+import { arbKind, arbSeed, build, fail, usePlainBackend, values } from './support/schedules.ts';
 
 usePlainBackend();
 
 const arbSteps = (maxT: number) => fc.integer({ min: 1, max: maxT }).chain((T) => fc.tuple(fc.constant(T), fc.integer({ min: 1, max: T })));
 
-const fail = (what: string, detail: unknown): never => {
-  throw new Error(`${what}: ${JSON.stringify(detail)}`);
-};
 /** Below float32's smallest normal number relative error bounds do not hold. */
 const FLOOR = 1e-37;
 const relClose = (what: string, actual: number, expected: number, rel: number): void => {

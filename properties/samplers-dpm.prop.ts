@@ -22,16 +22,13 @@ import { backendByName, withBackend } from '../src/tensor/engine.ts';
 
 import * as R from '../src/tensor/random.ts';
 import { dispose, type Tensor, tidy, toArray } from '../src/tensor/tensor.ts';
-import { cosineBetas, linearBetas, makeSchedule, type Schedule, sigmoidBetas } from '../src/ddpm/schedule.ts';
+import { linearBetas, makeSchedule, type Schedule } from '../src/ddpm/schedule.ts';
 import { extract } from '../src/ddpm/extract.ts';
 import { ddimSampler, dpmpp2mSampler, isSecondOrder, runSampler } from '../src/ddpm/samplers/index.ts';
-import { usePlainBackend } from './support/schedules.ts';
+import { build, fail, type Kind, usePlainBackend } from './support/schedules.ts';
 
 usePlainBackend();
 
-const fail = (what: string, detail: unknown): never => {
-  throw new Error(`${what}: ${JSON.stringify(detail)}`);
-};
 
 /** The exact x_0-prediction for data N(0, c²). */
 const gaussianDenoiser = (s: Schedule, c: number) => (x: Tensor, t: Tensor): Tensor => {
@@ -70,9 +67,6 @@ describe('DPM-Solver++(2M) on Gaussian data', () => {
 });
 
 describe('DPM-Solver++(2M) steps', () => {
-  type Kind = 'linear' | 'cosine' | 'sigmoid';
-  const build = (kind: Kind, T: number): Schedule =>
-    makeSchedule(kind === 'linear' ? linearBetas(T) : kind === 'cosine' ? cosineBetas(T) : sigmoidBetas(T));
   const values = (n: number) => fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: n, maxLength: n });
 
   it('a first-order step is DDIM with η = 0 (the same x_prev from the same x_t and output)', () => {

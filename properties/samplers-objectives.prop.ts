@@ -15,16 +15,13 @@ import { linearBetas, makeSchedule } from '../src/ddpm/schedule.ts';
 import { qSample } from '../src/ddpm/forward.ts';
 import { minSnrTable, minSnrWeight, minSnrWeights, type Objective, snr, targetFor, toEpsAndX0 } from '../src/ddpm/objectives.ts';
 import { combineGuidance, guidedModel } from '../src/ddpm/guidance.ts';
-import { arbKind, arbSeed, build, usePlainBackend, values } from './support/schedules.ts';
+import { arbKind, arbSeed, build, fail, usePlainBackend, values } from './support/schedules.ts';
 
 usePlainBackend();
 
 const u = 2 ** -24;
 const FLOOR = 1e-37;
 
-const fail = (what: string, detail: unknown): never => {
-  throw new Error(`${what}: ${JSON.stringify(detail)}`);
-};
 const closeTo = (what: string, actual: readonly number[], expected: readonly number[], tol: (i: number) => number): void => {
   actual.forEach((v, i) => {
     if (!(Math.abs(v - expected[i]) <= tol(i) + FLOOR)) fail(what, { i, actual: v, expected: expected[i], tol: tol(i) });

@@ -23,7 +23,7 @@ import { predictV } from '../src/ddpm/forward.ts';
 import type { Objective } from '../src/ddpm/objectives.ts';
 import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../src/ddpm/samplers/index.ts';
 import { denoise } from '../src/ddpm/samplers/types.ts';
-import { arbKind, arbSeed, build, usePlainBackend, values } from './support/schedules.ts';
+import { arbKind, arbSeed, build, fail, usePlainBackend, values } from './support/schedules.ts';
 
 usePlainBackend();
 
@@ -31,9 +31,6 @@ const arbPrediction = fc.constantFrom<Objective>('eps', 'x0', 'v');
 const u = 2 ** -24;
 const FLOOR = 1e-37;
 
-const fail = (what: string, detail: unknown): never => {
-  throw new Error(`${what}: ${JSON.stringify(detail)}`);
-};
 
 /** The exact model of a point mass at x* [B, D], as an ε-, x_0- or v-prediction network. */
 const oracle = (s: Schedule, xStar: Tensor, prediction: Objective) => (xt: Tensor, t: Tensor): Tensor => {

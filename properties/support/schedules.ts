@@ -18,3 +18,8 @@ export const build = (kind: Kind, T: number): Schedule =>
 export const arbKind = fc.constantFrom<Kind>('linear', 'cosine', 'sigmoid');
 export const arbSeed = fc.integer({ min: 0, max: 2 ** 31 });
 export const values = (n: number, bound = 1) => fc.array(fc.double({ min: -bound, max: bound, noNaN: true }), { minLength: n, maxLength: n });
+
+/** Fails a law with what broke and the case that broke it (fast-check then shrinks that case). */
+export const fail = (what: string, detail: unknown): never => {
+  throw new Error(`${what}: ${JSON.stringify(detail)}`);
+};

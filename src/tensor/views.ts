@@ -58,3 +58,28 @@ export const collapseDims = (
   }
   return { shape: outShape, strides: outStrides };
 };
+
+/**
+ * Calls run(offsets, start) for every multi-index of shape[0 .. shape.length − keep): `offsets[j]`
+ * the element of operand j where that slab begins (from `bases`), `start` the output position
+ * (slabs are sizeOf(last `keep` dims) long, in order). With keep = rank there is one call.
+ */
+export const forEachSlab = (
+  shape: readonly number[], strides: readonly (readonly number[])[], keep: number,
+  bases: readonly number[], run: (offsets: number[], start: number) => void,
+): void => {
+  const lead = shape.length - keep;
+  const slab = sizeOf(shape.slice(lead));
+  const count = sizeOf(shape.slice(0, lead));
+  const offsets = bases.slice();
+  const idx = new Array<number>(Math.max(0, lead)).fill(0);
+  for (let o = 0; o < count; o++) {
+    run(offsets, o * slab);
+    for (let d = lead - 1; d >= 0; d--) {
+      for (let j = 0; j < offsets.length; j++) offsets[j] += strides[j][d];
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+      for (let j = 0; j < offsets.length; j++) offsets[j] -= strides[j][d] * shape[d];
+    }
+  }
+};

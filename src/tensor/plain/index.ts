@@ -10,7 +10,7 @@
 import { type Backend, type FloatArray, type Handle, matmulOutputSize } from '../backend.ts';
 import { im2col, im2colSize, col2im, imageSize } from './conv.ts';
 import { binary, reduceAxis, reduceLast, unary, where } from './elementwise.ts';
-import { checkLength, sizeOfShape } from './indexing.ts';
+import { checkLength, sizeOf } from './indexing.ts';
 import { concat, gather, pad, scatterAdd, strided } from './layout.ts';
 import { matmul } from './matmul.ts';
 import { adamStep } from './optim.ts';
@@ -91,7 +91,7 @@ export const createPlainBackend = (opts: PlainBackendOptions = {}): Backend => {
 
     unary: (op, x, size) => fresh(size, (out) => unary(op, buffer(x), out)),
 
-    binary: (op, a, b, outShape, aStrides, bStrides) => fresh(sizeOfShape(outShape),
+    binary: (op, a, b, outShape, aStrides, bStrides) => fresh(sizeOf(outShape),
       (out) => binary(op, buffer(a), buffer(b), out, outShape, aStrides, bStrides)),
 
     where: (cond, a, b, size) => fresh(size,
@@ -106,11 +106,11 @@ export const createPlainBackend = (opts: PlainBackendOptions = {}): Backend => {
     matmul: (a, b, spec) => fresh(matmulOutputSize(spec),
       (out) => matmul(buffer(a), buffer(b), out, spec)),
 
-    strided: (x, outShape, strides, offset) => fresh(sizeOfShape(outShape),
+    strided: (x, outShape, strides, offset) => fresh(sizeOf(outShape),
       (out) => strided(buffer(x), out, outShape, strides, offset)),
 
     pad: (x, shape, before, after, value) => fresh(
-      sizeOfShape(shape.map((d, i) => d + before[i] + after[i])),
+      sizeOf(shape.map((d, i) => d + before[i] + after[i])),
       (out) => pad(buffer(x), out, shape, before, after, value)),
 
     concat: (xs, outer, inners) => fresh(outer * inners.reduce((s, w) => s + w, 0),

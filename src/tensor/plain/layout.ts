@@ -1,6 +1,6 @@
 /** Data-movement kernels: strided views, padding, concatenation, gather and its adjoint. */
 import type { FloatArray } from '../backend.ts';
-import { checkLength, checkView, collapseDims, forEachRun, sizeOfShape } from './indexing.ts';
+import { checkLength, checkView, collapseDims, forEachRun, sizeOf } from './indexing.ts';
 
 /** out[i] = x[offset + Σ idx_d·strides_d]; runs that are contiguous in x collapse into one copy loop. */
 export const strided = (
@@ -28,9 +28,9 @@ export const pad = (
   if (before.some((v) => v < 0) || after.some((v) => v < 0)) {
     throw new RangeError(`plain pad: negative padding before [${before}] / after [${after}]`);
   }
-  checkLength('pad', 'x', x, sizeOfShape(shape));
+  checkLength('pad', 'x', x, sizeOf(shape));
   out.fill(value);
-  if (sizeOfShape(shape) === 0) return;
+  if (sizeOf(shape) === 0) return;
   if (rank === 0) {
     out[0] = x[0];
     return;

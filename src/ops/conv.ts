@@ -4,10 +4,9 @@
  * a matmul with the transposed weights, then col2im. Their gradients come from the primitives.
  */
 import { type Im2colSpec, winogradMatrices, type WinogradSpec, winogradTile, winogradTiles } from '../tensor/backend.ts';
-import { dispose, shareStorage, type Tensor, tidy } from '../tensor/tensor.ts';
-import { nodeFor, notRecording } from '../tensor/tape.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { ShapeError } from '../tensor/shape.ts';
-import { emit, rematerialised } from './core.ts';
+import { customVjp, emit } from './core.ts';
 import { tensor } from './create.ts';
 import { add } from './elementwise.ts';
 import { matmul, matmulSumBatch } from './matmul.ts';
@@ -86,10 +85,14 @@ const patchProduct = (x: Tensor, w2: Tensor, spec: Im2colSpec): Tensor => {
   const [o, ck] = w2.shape;
   const p = spec.oh * spec.ow;
   if (p < foldBelow && spec.n > 1) return foldedPatchProduct(x, w2, spec);
-  return rematerialised([x, w2], () => matmul(w2, im2col(x, spec)), (g, [needX, needW]) => [
-    needX ? col2im(matmul(w2, g, true, false), spec) : null,
-    needW ? matmulSumBatch(g, im2col(x, spec), spec.n, o, p, ck, false, true) : null,
-  ]);
+  return customVjp({
+    inputs: { x, w2 },
+    forward: () => ({ output: matmul(w2, im2col(x, spec)), residuals: null }),
+    vjp: (g, _none, needs) => ({
+      x: needs.x ? col2im(matmul(w2, g, true, false), spec) : null,
+      w2: needs.w2 ? matmulSumBatch(g, im2col(x, spec), spec.n, o, p, ck, false, true) : null,
+    }),
+  });
 };
 
 /** Outputs of fewer positions than this per image go through {@link foldedPatchProduct}. */
@@ -106,12 +109,16 @@ const foldedPatchProduct = (x: Tensor, w2: Tensor, spec: Im2colSpec): Tensor => 
   const [o, ck] = w2.shape;
   const { n } = spec;
   const p = spec.oh * spec.ow;
-  return rematerialised([x, w2], () => unfold(matmul(w2, fold(im2col(x, spec), n, ck, p)), n, o, p), (g, [needX, needW]) => {
-    const gf = fold(g, n, o, p); // [o, n·p]
-    return [
-      needX ? col2im(unfold(matmul(w2, gf, true, false), n, ck, p), spec) : null,
-      needW ? matmul(gf, fold(im2col(x, spec), n, ck, p), false, true) : null,
-    ];
+  return customVjp({
+    inputs: { x, w2 },
+    forward: () => ({ output: unfold(matmul(w2, fold(im2col(x, spec), n, ck, p)), n, o, p), residuals: null }),
+    vjp: (g, _none, needs) => {
+      const gf = fold(g, n, o, p); // [o, n·p]
+      return {
+        x: needs.x ? col2im(unfold(matmul(w2, gf, true, false), n, ck, p), spec) : null,
+        w2: needs.w2 ? matmul(gf, fold(im2col(x, spec), n, ck, p), false, true) : null,
+      };
+    },
   });
 };
 
@@ -164,11 +171,12 @@ const filterTransform = (m: 2 | 4): number[] => {
  * [o·c, α²]·[α², 9] product with 9 columns (a thin fraction of the register tile), so it is computed
  * as the transpose of K-side product [9, α²]·[α², o·c], then transposed.
  */
-const filterProduct = (kt: Tensor, w9: Tensor): Tensor => {
-  const u = notRecording(() => matmul(kt, w9, false, true));
-  const node = nodeFor([w9], (g) => [permute(matmul(kt, g, true, false), [1, 0])]);
-  return node ? shareStorage(u, u.shape, node) : u;
-};
+const filterProduct = (kt: Tensor, w9: Tensor): Tensor =>
+  customVjp({
+    inputs: { w9 },
+    forward: () => ({ output: matmul(kt, w9, false, true), residuals: null }),
+    vjp: (g) => ({ w9: permute(matmul(kt, g, true, false), [1, 0]) }),
+  });
 
 /**
  * A stride-1 3×3 convolution as Winograd F(m×m, 3×3): U = G·W·Gᵀ per filter (one small matmul, so
@@ -185,26 +193,21 @@ const winogradConv = (x: Tensor, weight: Tensor, bias: Tensor | null, s: Winogra
   const u = reshape(filterProduct(kt, reshape(weight, [o * c, 9])), [a2, o, c]);
   const out: WinogradSpec = { ...s, c: o };
   const b = bias ? reshape(bias, [o]) : null;
-  const [y, v] = notRecording(() => tidy(() => {
-    const vt = winogradInput(x, s);
-    return [winogradOutput(matmul(u, vt), out, b), vt] as const;
-  }));
-  const needX = x.node !== null;
-  const needU = u.node !== null;
-  const needB = b !== null && b.node !== null;
-  const node = nodeFor(b ? [x, u, b] : [x, u], (g) => {
-    const dm = winogradOutputAdjoint(g, out);
-    const grads = [
-      needX ? winogradInputAdjoint(matmul(u, dm, true, false), s) : null,
-      needU ? matmul(dm, v, false, true) : null,
-    ];
-    return b ? [...grads, needB ? channelSums(g) : null] : grads;
+  return customVjp({
+    inputs: { x, u, b },
+    forward: () => {
+      const vt = winogradInput(x, s);
+      return { output: winogradOutput(matmul(u, vt), out, b), residuals: vt };
+    },
+    vjp: (g, v, needs) => {
+      const dm = winogradOutputAdjoint(g, out);
+      return {
+        x: needs.x ? winogradInputAdjoint(matmul(u, dm, true, false), s) : null,
+        u: needs.u ? matmul(dm, v, false, true) : null,
+        b: needs.b ? channelSums(g) : null,
+      };
+    },
   });
-  if (!node) {
-    dispose(v);
-    return y;
-  }
-  return shareStorage(y, y.shape, node);
 };
 
 export interface ConvTransposeOptions extends ConvOptions {
@@ -233,19 +236,27 @@ export const convTranspose2d = (x: Tensor, weight: Tensor, bias: Tensor | null =
   // The columns (kh·kw times the output) are not kept: the backward pass needs only im2col(g).
   // Small inputs fold the batch into the columns, as foldedPatchProduct does.
   const y = p < foldBelow && n > 1
-    ? rematerialised([x3, w2], () => col2im(unfold(matmul(w2, fold(x3, n, cin, p), true, false), n, ck, p), spec), (g, [needX, needW]) => {
-      const gf = fold(im2col(g, spec), n, ck, p); // [ck, n·p]
-      return [
-        needX ? unfold(matmul(w2, gf), n, cin, p) : null,
-        needW ? matmul(fold(x3, n, cin, p), gf, false, true) : null,
-      ];
+    ? customVjp({
+      inputs: { x3, w2 },
+      forward: () => ({ output: col2im(unfold(matmul(w2, fold(x3, n, cin, p), true, false), n, ck, p), spec), residuals: null }),
+      vjp: (g, _none, needs) => {
+        const gf = fold(im2col(g, spec), n, ck, p); // [ck, n·p]
+        return {
+          x3: needs.x3 ? unfold(matmul(w2, gf), n, cin, p) : null,
+          w2: needs.w2 ? matmul(fold(x3, n, cin, p), gf, false, true) : null,
+        };
+      },
     })
-    : rematerialised([x3, w2], () => col2im(matmul(w2, x3, true, false), spec), (g, [needX, needW]) => {
-      const gcols = im2col(g, spec); // [n, cout·kh·kw, h·w]
-      return [
-        needX ? matmul(w2, gcols) : null,
-        needW ? matmulSumBatch(x3, gcols, n, cin, p, ck, false, true) : null,
-      ];
+    : customVjp({
+      inputs: { x3, w2 },
+      forward: () => ({ output: col2im(matmul(w2, x3, true, false), spec), residuals: null }),
+      vjp: (g, _none, needs) => {
+        const gcols = im2col(g, spec); // [n, cout·kh·kw, h·w]
+        return {
+          x3: needs.x3 ? matmul(w2, gcols) : null,
+          w2: needs.w2 ? matmulSumBatch(x3, gcols, n, cin, p, ck, false, true) : null,
+        };
+      },
     });
   return bias ? add(y, reshape(bias, [1, cout, 1, 1])) : y;
 };

@@ -12,9 +12,8 @@
 import type { AdamCoefficients, Handle, RowAct, RowKernels } from '../tensor/backend.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { ShapeError } from '../tensor/shape.ts';
-import { backendOf, emit } from './core.ts';
-import { nodeFor, notRecording } from '../tensor/tape.ts';
-import { fromHandle, handleOf, shareStorage, tidy } from '../tensor/tensor.ts';
+import { backendOf, customVjp, emit } from './core.ts';
+import { fromHandle, handleOf } from '../tensor/tensor.ts';
 import { add, mul, neg, rsqrt, silu, square, sub } from './elementwise.ts';
 import { groupNorm } from './nn.ts';
 import { sum } from './reduce.ts';
@@ -105,43 +104,32 @@ export const groupNormAct = (x: Tensor, groups: number, weight: Tensor | null, b
     return { mu, rstd, gain, a, b: broadcastTo(b, perRow) };
   };
 
-  const inputs = [x, weight, bias, scale, shift].filter((t): t is Tensor => t !== null);
-  const needs = inputs.map((t) => t.node !== null);
   // The coefficients are [n, G]-sized: the forward keeps them (no second moments pass backward).
-  let saved: ReturnType<typeof coefficients> | null = null;
-  const node = nodeFor(inputs, (g) => backward(g, saved as ReturnType<typeof coefficients>));
-  const forward = () => {
-    const co = coefficients();
-    return { ...co, y: rowAffineAct(x, co.a, co.b, rows, len, act) };
-  };
-  if (!node) return notRecording(() => tidy(() => forward().y));
-  const kept = notRecording(() => tidy(forward));
-  saved = kept;
-  return shareStorage(kept.y, kept.y.shape, node);
-
-  function backward(g: Tensor, { mu, rstd, gain, a, b }: ReturnType<typeof coefficients>): (Tensor | null)[] {
-    const [s1, s2] = split(reshape(rowGradSums(x, g, a, b, rows, len, act), [n, groups, cg, 2]), [1, 1], 3);
-    const d = sub(s2, mul(mu, s1)); // Σ gz·(x − μ), per row
-    const rd = mul(rstd, d); // Σ gz·x̂
-    const grads: (Tensor | null)[] = [];
-    const want = (i: number): boolean => needs[i] ?? false;
-    let at = 1;
-    // x: rstd·(k·gz − T1/m − x̂·T2/m), with T1 = Σ_group k·S1 and T2 = Σ_group k·Σ gz·x̂
-    const t1 = sum(gain ? mul(gain, s1) : s1, [2], true);
-    const t2 = sum(gain ? mul(gain, rd) : rd, [2], true);
-    const q = mul(mul(square(rstd), t2), -1 / m);
-    const r = sub(mul(mul(rstd, t1), -1 / m), mul(q, mu));
-    grads.push(needs[0] ? rowGradInput(x, g, a, b, a, broadcastTo(q, perRow), broadcastTo(r, perRow), rows, len, act) : null);
-    if (weight) grads.push(want(at++) ? reshape(sum(onePlus ? mul(onePlus, rd) : rd, [0]), weight.shape) : null);
-    if (bias) grads.push(want(at++) ? reshape(sum(onePlus ? mul(onePlus, s1) : s1, [0]), bias.shape) : null);
-    if (scale) {
-      // ∂/∂scale = Σ gz·(γ·x̂ + β)
-      const gs = beta ? add(gamma ? mul(gamma, rd) : rd, mul(beta, s1)) : gamma ? mul(gamma, rd) : rd;
-      grads.push(want(at++) ? reshape(gs, scale.shape) : null);
-    }
-    if (shift) grads.push(want(at++) ? reshape(s1, shift.shape) : null);
-    return grads;
-  }
+  return customVjp({
+    inputs: { x, weight, bias, scale, shift },
+    forward: () => {
+      const co = coefficients();
+      return { output: rowAffineAct(x, co.a, co.b, rows, len, act), residuals: co };
+    },
+    vjp: (g, { mu, rstd, gain, a, b }, needs) => {
+      const [s1, s2] = split(reshape(rowGradSums(x, g, a, b, rows, len, act), [n, groups, cg, 2]), [1, 1], 3);
+      const d = sub(s2, mul(mu, s1)); // Σ gz·(x − μ), per row
+      const rd = mul(rstd, d); // Σ gz·x̂
+      // x: rstd·(k·gz − T1/m − x̂·T2/m), with T1 = Σ_group k·S1 and T2 = Σ_group k·Σ gz·x̂
+      const t1 = sum(gain ? mul(gain, s1) : s1, [2], true);
+      const t2 = sum(gain ? mul(gain, rd) : rd, [2], true);
+      const q = mul(mul(square(rstd), t2), -1 / m);
+      const r = sub(mul(mul(rstd, t1), -1 / m), mul(q, mu));
+      return {
+        x: needs.x ? rowGradInput(x, g, a, b, a, broadcastTo(q, perRow), broadcastTo(r, perRow), rows, len, act) : null,
+        weight: weight && needs.weight ? reshape(sum(onePlus ? mul(onePlus, rd) : rd, [0]), weight.shape) : null,
+        bias: bias && needs.bias ? reshape(sum(onePlus ? mul(onePlus, s1) : s1, [0]), bias.shape) : null,
+        // ∂/∂scale = Σ gz·(γ·x̂ + β)
+        scale: scale && needs.scale ? reshape(beta ? add(gamma ? mul(gamma, rd) : rd, mul(beta, s1)) : gamma ? mul(gamma, rd) : rd, scale.shape) : null,
+        shift: shift && needs.shift ? reshape(s1, shift.shape) : null,
+      };
+    },
+  });
 };
 
 /**

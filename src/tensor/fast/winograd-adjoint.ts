@@ -10,7 +10,7 @@
 import { type Code, i32, v128 } from './emitter.ts';
 import { add, lit, mul } from './expr.ts';
 import { storeLanes as store } from './lanes.ts';
-import { AT4, bin, BT4, type Lin, linearCombination, neg, transpose, vlocals } from './winograd-algebra.ts';
+import { AT2, AT4, BT2, BT4, columnTerms, type Lin, linearCombination, transpose, vlocals } from './winograd-algebra.ts';
 import {
   DST, flushStage, groupAt, groupsOfRow, isQuad, kernel, loadColumn, type Locals, outputRowsToScratch, planeToImage, quadTiles, SCRATCH,
   scratchRow, SRC, stageRow, TH, tileRow, zeroScratchRows,
@@ -18,6 +18,7 @@ import {
 
 /** image-shaped g [n, C, oh, ow] → [16, C, S]: A·g·Aᵀ of each zero-padded 2×2 tile. */
 export const emitOutputAdjoint = (c: Code): void => {
+  const lin = linearCombination(c, false); // ±1 coefficients: adds and subtracts only
   const [sp, rp] = [c.local(i32), c.local(i32)];
   const [L, Hh, g00, g01, g10, g11, h0, h1, f] = Array.from({ length: 9 }, () => c.local(v128));
   kernel(c, 2, (l) => {
@@ -39,19 +40,12 @@ export const emitOutputAdjoint = (c: Code): void => {
         c.get(L).get(Hh).shuffle32(1, 3, 5, 7).set(g11);
         c.let(rp, groupAt(l, l.q));
         for (let i = 0; i < 4; i++) {
-          // (A·g)[i][v]: g0v, g0v + g1v, g0v − g1v, −g1v
-          for (const [dst, a, b] of [[h0, g00, g10], [h1, g01, g11]] as const) {
-            if (i === 0) c.get(a).set(dst);
-            else if (i === 1) bin(c, dst, a, 'f32x4_add', b);
-            else if (i === 2) bin(c, dst, a, 'f32x4_sub', b);
-            else neg(c, dst, b);
-          }
+          // (A·g)[i][v] = Σ_k Aᵀ[k][i]·g_kv
+          lin(h0, columnTerms(AT2, i, [g00, g10]));
+          lin(h1, columnTerms(AT2, i, [g01, g11]));
           for (let j = 0; j < 4; j++) {
-            // (·Aᵀ)[i][j]: h0, h0 + h1, h0 − h1, −h1
-            if (j === 0) c.get(h0).set(f);
-            else if (j === 1) bin(c, f, h0, 'f32x4_add', h1);
-            else if (j === 2) bin(c, f, h0, 'f32x4_sub', h1);
-            else neg(c, f, h1);
+            // (·Aᵀ)[i][j] = Σ_v h_v·Aᵀ[v][j]
+            lin(f, columnTerms(AT2, j, [h0, h1]));
             store(c, rp, 0, f, false, l.count);
             c.let(rp, add(rp, l.stageStride));
           }
@@ -64,6 +58,7 @@ export const emitOutputAdjoint = (c: Code): void => {
 
 /** V-shaped [16, C, S] → image [n, C, h, w]: B·v·Bᵀ of each tile added at its patch. */
 export const emitInputAdjoint = (c: Code): void => {
+  const lin = linearCombination(c, false); // ±1 coefficients: adds and subtracts only
   const [rowBase, qj, stride4, pos, iy, planeBytes] = Array.from({ length: 6 }, () => c.local(i32));
   const [v0, v1, v2, v3, dd0, dd1, dd2, dd3, lo01, hi01, lo23, hi23, t] = Array.from({ length: 13 }, () => c.local(v128));
   const e = Array.from({ length: 16 }, () => c.local(v128));
@@ -81,23 +76,13 @@ export const emitInputAdjoint = (c: Code): void => {
       groupsOfRow(c, l, (tail) => {
         for (let j = 0; j < 4; j++) {
           loadColumn(c, l, j, [v0, v1, v2, v3], qj, stride4, tail);
-          // (B·v)[r][j]: v0, v1 − v2 + v3, v1 + v2 − v0, −v3
-          c.get(v0).set(e[j]);
-          bin(c, e[4 + j], v1, 'f32x4_sub', v2);
-          bin(c, e[4 + j], e[4 + j], 'f32x4_add', v3);
-          bin(c, e[8 + j], v1, 'f32x4_add', v2);
-          bin(c, e[8 + j], e[8 + j], 'f32x4_sub', v0);
-          neg(c, e[12 + j], v3);
+          // (B·v)[r][j] = Σ_k Bᵀ[k][r]·v_k
+          for (let r = 0; r < 4; r++) lin(e[4 * r + j], columnTerms(BT2, r, [v0, v1, v2, v3]));
         }
         for (let r = 0; r < 4; r++) {
           const x = (j: number): number => e[4 * r + j];
-          // (·Bᵀ)[r][s]: same pattern along the row.
-          c.get(x(0)).set(dd0);
-          bin(c, dd1, x(1), 'f32x4_sub', x(2));
-          bin(c, dd1, dd1, 'f32x4_add', x(3));
-          bin(c, dd2, x(1), 'f32x4_add', x(2));
-          bin(c, dd2, dd2, 'f32x4_sub', x(0));
-          neg(c, dd3, x(3));
+          // (·Bᵀ)[r][s] = Σ_j x_j·Bᵀ[j][s]: the same map along the row
+          [dd0, dd1, dd2, dd3].forEach((dd, s2) => lin(dd, columnTerms(BT2, s2, [0, 1, 2, 3].map(x))));
           // Tile L's column s lands at scratch column 8g + 2L + s.
           c.get(dd0).get(dd1).shuffle32(0, 4, 1, 5).set(lo01);
           c.get(dd0).get(dd1).shuffle32(2, 6, 3, 7).set(hi01);

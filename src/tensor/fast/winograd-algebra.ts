@@ -3,10 +3,10 @@
  * linear combinations read off the transform matrices, and 4×4 transposes between rows of tiles
  * and tiles in lanes.
  *
- * The F(4×4, 3×3) kernels emit their transforms from the matrices (zero coefficients skipped, ±1 as
- * add/sub): a group of 4 tiles spans 16 image columns, lane L of a vector is tile L, and tile
- * columns are read and written as 4×4 transposes of the row's vectors. The F(2×2, 3×3) kernels
- * spell their ±1 transforms out with {@link bin} and {@link neg}.
+ * Both tile sizes emit their transforms from the matrices of `winogradMatrices` (zero coefficients
+ * skipped, ±1 as add/sub): for F(4×4, 3×3) a group of 4 tiles spans 16 image columns, lane L of a
+ * vector is tile L, and tile columns are read and written as 4×4 transposes of the row's vectors;
+ * F(2×2, 3×3)'s matrices hold only 0 and ±1, so its maps are sums and differences.
  */
 import { type Code, v128 } from './emitter.ts';
 import { winogradMatrices } from '../backend.ts';
@@ -17,11 +17,15 @@ export type Op = 'f32x4_add' | 'f32x4_sub';
 export const bin = (c: Code, dst: number, a: number, op: Op, b: number): void => {
   c.get(a).get(b).simd(op).set(dst);
 };
-export const neg = (c: Code, dst: number, a: number): void => {
-  c.get(a).simd('f32x4_neg').set(dst);
-};
 
 export const { BT: BT4, AT: AT4 } = winogradMatrices(4);
+export const { BT: BT2, AT: AT2 } = winogradMatrices(2);
+
+/** Row i of `m` as terms over the locals xs: Σ_k m[i][k]·xs[k]. */
+export const rowTerms = (m: readonly (readonly number[])[], i: number, xs: readonly number[]): Terms => m[i].map((k, t) => [k, xs[t]] as const);
+
+/** Column j of `m` as terms over the locals xs: Σ_k m[k][j]·xs[k] (the transpose's row j). */
+export const columnTerms = (m: readonly (readonly number[])[], j: number, xs: readonly number[]): Terms => m.map((row, t) => [row[j], xs[t]] as const);
 
 /** Terms [k, x] of a linear combination: coefficient k, v128 local x. */
 export type Terms = readonly (readonly [number, number])[];

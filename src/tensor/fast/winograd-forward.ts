@@ -11,7 +11,7 @@
 import { type Code, i32, v128 } from './emitter.ts';
 import { add, lit, mul } from './expr.ts';
 import { storeLanes as store } from './lanes.ts';
-import { AT4, bin, BT4, type Lin, linearCombination, transpose, vlocals } from './winograd-algebra.ts';
+import { AT2, AT4, bin, BT2, BT4, type Lin, linearCombination, rowTerms, transpose, vlocals } from './winograd-algebra.ts';
 import {
   biasVector, DST, flushStage, groupAt, groupsOfRow, imageRowsToScratch, isQuad, kernel, loadColumn, type Locals, quadTiles, SCRATCH,
   scratchRow, scratchToOutputRows, SRC, stageRow, TH, tileRow, zeroScratchRows,
@@ -19,6 +19,7 @@ import {
 
 /** image [n, C, h, w] → V [16, C, S]: V = Bᵀ·d·B per tile (see WinogradSpec). */
 export const emitInput = (c: Code): void => {
+  const lin = linearCombination(c, false); // ±1 coefficients: adds and subtracts only
   const [iy, row, sp, rp] = [c.local(i32), c.local(i32), c.local(i32), c.local(i32)];
   const [P, Q, P2, Q2, d0, d1, d2, d3, f] = Array.from({ length: 9 }, () => c.local(v128));
   const hv = Array.from({ length: 16 }, () => c.local(v128));
@@ -40,21 +41,14 @@ export const emitInput = (c: Code): void => {
           c.get(P).get(Q).shuffle32(1, 3, 5, 7).set(d1);
           c.get(P2).get(Q2).shuffle32(0, 2, 4, 6).set(d2);
           c.get(P2).get(Q2).shuffle32(1, 3, 5, 7).set(d3);
-          // (d·B)[rr][j]
-          bin(c, hv[4 * rr], d0, 'f32x4_sub', d2);
-          bin(c, hv[4 * rr + 1], d1, 'f32x4_add', d2);
-          bin(c, hv[4 * rr + 2], d2, 'f32x4_sub', d1);
-          bin(c, hv[4 * rr + 3], d1, 'f32x4_sub', d3);
+          // (d·B)[rr][j] = Σ_k Bᵀ[j][k]·d_k
+          for (let j = 0; j < 4; j++) lin(hv[4 * rr + j], rowTerms(BT2, j, [d0, d1, d2, d3]));
         }
         // Bᵀ·(d·B), plane ξ = 4i + j at q + 16g + ξ·planeStride.
         c.let(rp, groupAt(l, l.q));
         for (let i = 0; i < 4; i++) {
           for (let j = 0; j < 4; j++) {
-            const h = (rr: number): number => hv[4 * rr + j];
-            if (i === 0) bin(c, f, h(0), 'f32x4_sub', h(2));
-            else if (i === 1) bin(c, f, h(1), 'f32x4_add', h(2));
-            else if (i === 2) bin(c, f, h(2), 'f32x4_sub', h(1));
-            else bin(c, f, h(1), 'f32x4_sub', h(3));
+            lin(f, rowTerms(BT2, i, [0, 1, 2, 3].map((rr) => hv[4 * rr + j])));
             store(c, rp, 0, f, false, l.count);
             c.let(rp, add(rp, l.stageStride));
           }
@@ -67,6 +61,7 @@ export const emitInput = (c: Code): void => {
 
 /** M [16, C, S] → image [n, C, oh, ow]: each tile Aᵀ·m·A, through 2 scratch rows. */
 export const emitOutput = (c: Code): void => {
+  const lin = linearCombination(c, false); // ±1 coefficients: adds and subtracts only
   const [sp, qj, stride4] = [c.local(i32), c.local(i32), c.local(i32)];
   const [m0, m1, m2, m3, y00, y01, y10, y11, bv] = Array.from({ length: 9 }, () => c.local(v128));
   const r0 = Array.from({ length: 4 }, () => c.local(v128));
@@ -80,17 +75,13 @@ export const emitOutput = (c: Code): void => {
       groupsOfRow(c, l, (tail) => {
         for (let j = 0; j < 4; j++) {
           loadColumn(c, l, j, [m0, m1, m2, m3], qj, stride4, tail);
-          // (Aᵀ·m)[0][j] = m0 + m1 + m2, [1][j] = m1 − m2 − m3
-          bin(c, r0[j], m0, 'f32x4_add', m1);
-          bin(c, r0[j], r0[j], 'f32x4_add', m2);
-          bin(c, r1[j], m1, 'f32x4_sub', m2);
-          bin(c, r1[j], r1[j], 'f32x4_sub', m3);
+          // (Aᵀ·m)[u][j] = Σ_i Aᵀ[u][i]·m_i
+          lin(r0[j], rowTerms(AT2, 0, [m0, m1, m2, m3]));
+          lin(r1[j], rowTerms(AT2, 1, [m0, m1, m2, m3]));
         }
         for (const [r, ya, yb] of [[r0, y00, y01], [r1, y10, y11]] as const) {
-          bin(c, ya, r[0], 'f32x4_add', r[1]);
-          bin(c, ya, ya, 'f32x4_add', r[2]);
-          bin(c, yb, r[1], 'f32x4_sub', r[2]);
-          bin(c, yb, yb, 'f32x4_sub', r[3]);
+          lin(ya, rowTerms(AT2, 0, r));
+          lin(yb, rowTerms(AT2, 1, r));
         }
         for (const y of [y00, y01, y10, y11]) bin(c, y, y, 'f32x4_add', bv);
         // Interleave the tiles' two columns: output columns 8g .. 8g + 7 of both rows.

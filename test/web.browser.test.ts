@@ -4,7 +4,7 @@
  * library gives in this Node process (and scripts/sample.ts) for the same model, sampler, steps and
  * seed, on the fast backend and on WebGL2 (SwiftShader); 30 training steps in the tab lower the
  * loss, and the checkpoint it downloads loads and samples in Node. Screenshots of the page mid-sampling
- * and after training go to docs/. The page's own work on the main thread never takes over 100 ms at once.
+ * and after training go to docs/. No main-thread task takes over 100 ms of CPU time.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,25 +22,28 @@ import { modelSafetensors } from '../src/pipeline/model.ts';
 import { pipelineFromFiles, type SampleOptions } from '../src/pipeline/pipeline.ts';
 import { loadPipeline } from '../src/pipeline/load.ts';
 import { launchChromium, type OpenedPage, openPage } from './support/browser.ts';
+import type {} from '../web/main.ts'; // window.__diffusion's type
 
 const root = join(import.meta.dirname, '..');
 const shipped = join(root, 'assets', 'ddpm-mnist');
 
-type Hook = {
-  ready: boolean; compared: boolean; errors: string[]; longTasks: { start: number; ms: number }[]; longestHandlerMs: number; losses: number[]; grids: number;
-  trainEnded: string | null; stepTimes: number[]; backend: string;
-  caps: { crossOriginIsolated: boolean; webgl2: boolean; limits: Record<string, string | null> };
-  comparison: { backend: string; msPerForward: number | null }[] | null;
-  lastSamples: { images: Float32Array; shape: number[]; backend: string } | null;
-  model: { what: string; params: number; preset: string | null } | null;
-  useBackend(name: string): Promise<void>;
-};
-declare global {
-  interface Window {
-    /** the page's test hook (web/main.ts); functions passed to page.evaluate run in the page, so they reach it through window */
-    __diffusion: Hook;
-  }
+
+interface TraceEvent {
+  readonly ph: string;
+  readonly name: string;
+  readonly pid: number;
+  readonly tid: number;
+  /** wall and thread (CPU) duration in µs */
+  readonly dur?: number;
+  readonly tdur?: number;
+  readonly args?: { readonly name?: string };
 }
+
+/** The top-level tasks of the page's renderer main thread(s) in a Chromium trace. */
+const mainThreadTasks = (events: readonly TraceEvent[]): TraceEvent[] => {
+  const main = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  return events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`));
+};
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   expect(a.length).toBe(b.length);
@@ -74,6 +77,8 @@ describe('the browser page in Chromium', () => {
     setBackend('fast');
     browser = await launchChromium();
     p = await openPage(browser);
+    // the renderer's trace gives each main-thread task's CPU time (tdur), which the OS's scheduling does not inflate
+    await browser.startTracing(p.page, { categories: ['toplevel'] });
     await p.page.waitForFunction(() => window.__diffusion?.compared === true || (window.__diffusion?.errors.length ?? 0) > 0, null, { timeout: 240_000, polling: 250 });
   });
 
@@ -89,8 +94,8 @@ describe('the browser page in Chromium', () => {
     });
     expect(h.errors).toEqual([]);
     expect(p.errors).toEqual([]);
-    expect(h.caps.crossOriginIsolated).toBe(true);
-    expect(h.caps.limits).toEqual({ fast: null, 'gpujs-gpu': null });
+    expect(h.caps?.crossOriginIsolated).toBe(true);
+    expect(h.caps?.limits).toEqual({ fast: null, 'gpujs-gpu': null });
     expect(h.model?.params).toBe(464_257);
     expect(h.comparison?.map((c) => c.backend)).toEqual(['fast', 'gpujs-gpu']);
     expect(h.comparison?.every((c) => c.msPerForward !== null && c.msPerForward > 0)).toBe(true);
@@ -142,7 +147,7 @@ describe('the browser page in Chromium', () => {
     await p.page.click('#sample');
     await p.page.waitForFunction(() => window.__diffusion.stepTimes.length >= 60, null, { timeout: 120_000, polling: 50 });
     await p.page.screenshot({ path: join(root, 'docs', 'web-sampling.png'), fullPage: true });
-    expect(await p.page.textContent('#sample-info')).toMatch(/step \d+ of 100 \(t = \d+\): [\d,]+ ms per step/);
+    expect(await p.page.textContent('#sample-info')).toMatch(/step \d+ of 100 \(t = \d+\): [\d,]+ ms per step of 16 images/);
     await p.page.waitForFunction(() => window.__diffusion.lastSamples !== null, null, { timeout: 120_000 });
     expect(await p.page.evaluate(() => window.__diffusion.stepTimes.length)).toBe(100);
   });
@@ -180,13 +185,16 @@ describe('the browser page in Chromium', () => {
     expect(s.images.every(Number.isFinite)).toBe(true);
   });
 
-  it('the page\'s own main-thread work never took over 100 ms at once, and nothing went to the console as an error', async () => {
+  it('the main thread never worked over 100 ms at once while sampling and training, and nothing went to the console as an error', async () => {
+    const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
+    const cpu = mainThreadTasks(trace.traceEvents).map((e) => (e.tdur ?? 0) / 1000);
     const { handler, longTasks } = await p.page.evaluate(() => ({ handler: window.__diffusion.longestHandlerMs, longTasks: window.__diffusion.longTasks }));
-    // long tasks count wall time, so on a shared 2-core machine they include time the OS gave to other
-    // processes; they are logged, and the bound is on the page's own handlers
-    console.log(`longest handler ${handler.toFixed(1)} ms; long tasks (Long Tasks API, wall time): ${longTasks.map((t) => t.ms).join(', ') || 'none'}`);
-    expect(handler).toBeGreaterThan(0);
-    expect(handler).toBeLessThanOrEqual(100);
+    // the Long Tasks API and performance.now() count wall time, which on a shared 2-core machine
+    // includes time the OS gave to other processes; the bound is on the thread's own CPU time per task
+    console.log(`main thread: ${cpu.length} tasks traced, longest ${Math.max(...cpu).toFixed(1)} ms of CPU; ` +
+      `wall time: longest handler ${handler.toFixed(1)} ms, long tasks ${longTasks.map((t) => t.ms).join(', ') || 'none'}`);
+    expect(cpu.length).toBeGreaterThan(100);
+    expect(Math.max(...cpu)).toBeLessThanOrEqual(100);
     expect(p.errors).toEqual([]);
   });
 
@@ -194,7 +202,7 @@ describe('the browser page in Chromium', () => {
     const q = await openPage(browser, { isolate: false, query: '?compare=0' });
     try {
       await q.page.waitForFunction(() => window.__diffusion?.ready === true || (window.__diffusion?.errors.length ?? 0) > 0, null, { timeout: 120_000 });
-      expect(await q.page.evaluate(() => window.__diffusion.caps.crossOriginIsolated)).toBe(false);
+      expect(await q.page.evaluate(() => window.__diffusion.caps?.crossOriginIsolated)).toBe(false);
       expect(await q.page.textContent('#notes')).toMatch(/not cross-origin isolated.*single-threaded/);
       const r = await sampleInPage(q.page, { n: 2, sampler: 'ddim', steps: 2, seed: 0 });
       expect(r.images.every(Number.isFinite)).toBe(true);

@@ -34,6 +34,8 @@ const hook = {
   lastSamples: null as SampleResult | null,
   stepTimes: [] as number[],
   losses: [] as number[],
+  /** each training step's own time in ms, as the worker measured it */
+  trainStepMs: [] as number[],
   trainImagesPerSec: 0,
   training: null as TrainStatus | null,
   trainEnded: null as string | null,
@@ -51,7 +53,14 @@ const hook = {
   sample: (): Promise<SampleResult | null> => runSample(),
   useBackend: (name: PageBackend): Promise<void> => useBackend(name),
 };
-(window as unknown as { __diffusion: typeof hook }).__diffusion = hook;
+/** The test hook's type, for the browser tests and the benchmark (functions they pass to page.evaluate run here). */
+export type PageHook = typeof hook;
+declare global {
+  interface Window {
+    __diffusion: PageHook;
+  }
+}
+window.__diffusion = hook;
 const { engine } = hook;
 
 try {
@@ -92,7 +101,7 @@ const useBackend = async (name: PageBackend): Promise<void> => {
   const r = await engine.call('useBackend', { name });
   hook.backend = name;
   $<HTMLSelectElement>('backend').value = name;
-  say('backend-info', `${backendLabel(name)} ready (${fmt(r.ms, 0)} ms to start)`);
+  say('backend-info', r.ms < 1 ? `${backendLabel(name)} ready` : `${backendLabel(name)} ready (${fmt(r.ms, 0)} ms to start)`);
 };
 
 const compare = async (): Promise<void> => {
@@ -189,6 +198,7 @@ const setTraining = (s: TrainStatus): void => {
 
 const startTraining = async (): Promise<void> => {
   hook.losses = [];
+  hook.trainStepMs = [];
   hook.trainEnded = null;
   hook.grids = 0;
   const preset = $<HTMLSelectElement>('preset').value as PagePreset;
@@ -212,10 +222,10 @@ engine.onEvent(timed((e) => {
     hook.stepTimes.push(e.ms);
     drawGrid($('xt'), e.xt, e.shape);
     drawGrid($('x0'), e.x0, e.shape);
-    const rate = e.shape[0] / (e.ms / 1000);
-    say('sample-info', `step ${e.index} of ${e.total} (t = ${e.t}): ${fmt(e.ms, 0)} ms per step, ${fmt(rate, 1)} images·steps/s`);
+    say('sample-info', `step ${e.index} of ${e.total} (t = ${e.t}): ${fmt(e.ms, 0)} ms per step of ${e.shape[0]} images on ${backendLabel(hook.backend)}`);
   } else if (e.kind === 'trainStep') {
     hook.losses.push(e.loss);
+    hook.trainStepMs.push(e.ms);
     hook.trainImagesPerSec = e.imagesPerSec;
     if (hook.training) hook.training = { ...hook.training, step: e.step };
     drawLossSoon();
@@ -245,6 +255,7 @@ const wire = (): void => {
     useBackend((e.target as HTMLSelectElement).value as PageBackend).catch((err) => say('backend-info', (err as Error).message, true));
   });
   $('shipped').addEventListener('change', (e) => {
+    $<HTMLInputElement>('files').value = '';
     shippedModel((e.target as HTMLSelectElement).value).then(loadModel).catch((err) => fail('model', err));
   });
   $<HTMLInputElement>('files').addEventListener('change', (e) => loadPicked(Array.from((e.target as HTMLInputElement).files ?? [])));
@@ -265,6 +276,7 @@ const wire = (): void => {
 
 const boot = async (): Promise<void> => {
   wire();
+  drawLoss($('loss'), []);
   const caps = await engine.call('init', {});
   hook.caps = caps;
   showCapabilities(caps);

@@ -119,7 +119,11 @@ export type WorkerEvent =
     readonly kind: 'step'; readonly index: number; readonly total: number; readonly t: number;
     readonly xt: Float32Array; readonly x0: Float32Array; readonly shape: readonly [number, number, number, number]; readonly ms: number;
   }
-  | { readonly kind: 'trainStep'; readonly step: number; readonly total: number; readonly loss: number; readonly imagesPerSec: number }
+  | {
+    readonly kind: 'trainStep'; readonly step: number; readonly total: number; readonly loss: number;
+    /** this step's own time (batch, gradient step, EMA), and images/s over the last second of steps */
+    readonly ms: number; readonly imagesPerSec: number;
+  }
   | { readonly kind: 'trainGrid'; readonly step: number; readonly images: Float32Array; readonly shape: readonly [number, number, number, number] }
   | { readonly kind: 'trainEnd'; readonly status: TrainStatus; readonly reason: string }
   | { readonly kind: 'note'; readonly text: string };

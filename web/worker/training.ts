@@ -154,12 +154,13 @@ const loop = async (r: Run, post: Post): Promise<void> => {
       }
       releaseReplaced(r.state, next.state);
       r.state = next.state;
-      [windowMs, windowImages] = [windowMs + performance.now() - start, windowImages + batch];
+      const ms = performance.now() - start;
+      [windowMs, windowImages] = [windowMs + ms, windowImages + batch];
       if (windowMs > 1000 || rate === 0) {
         rate = windowImages / (windowMs / 1000);
         [windowMs, windowImages] = [0, 0];
       }
-      post({ kind: 'trainStep', step: r.state.step, total, loss, imagesPerSec: rate });
+      post({ kind: 'trainStep', step: r.state.step, total, loss, ms, imagesPerSec: rate });
       if (sampleEvery > 0 && r.state.step % sampleEvery === 0 && r.state.step < total) postGrid(r, post);
     }
     if (r.state.step >= total && live()) {

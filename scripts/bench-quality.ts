@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { setBackend } from '../src/tensor/engine.ts';
+import { backendByName, setBackend } from '../src/tensor/engine.ts';
 import { key as makeKey } from '../src/tensor/random.ts';
 import { tidy, toFloat32 } from '../src/tensor/tensor.ts';
 import { uniform } from '../src/ops/random.ts';
@@ -62,7 +62,7 @@ const { n, out: outRoot, retrain } = flags;
 
 /** Seconds per training step of a config on the fast backend: the median of 12 after 2 warm-up steps. */
 const secondsPerStep = (cfg: TrainConfig): number => {
-  setBackend(cfg.backend as never);
+  setBackend(backendByName(cfg.backend));
   const net = network(cfg.network);
   const weights = net.init(makeKey(0));
   const opt = adam({ lr: cfg.lr });

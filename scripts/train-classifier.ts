@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { getBackend, setBackend } from '../src/tensor/engine.ts';
+import { backendByName, getBackend, setBackend } from '../src/tensor/engine.ts';
 import { fold, key as makeKey, split } from '../src/tensor/random.ts';
 import { dispose, disposeTree, tidy, toFloat32 } from '../src/tensor/tensor.ts';
 import { tensor } from '../src/ops/create.ts';
@@ -36,7 +36,7 @@ const main = async (): Promise<void> => {
   const out = flags.out ?? `runs/${dataset}-classifier.safetensors`;
   if (!out.endsWith('.safetensors')) die(`--out: expected a .safetensors file name, got "${out}"`);
   try {
-    if (flags.backend !== undefined) setBackend(flags.backend as never);
+    if (flags.backend !== undefined) setBackend(backendByName(flags.backend));
   } catch (e) {
     return die(`--backend: ${(e as Error).message}`);
   }

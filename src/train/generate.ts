@@ -6,10 +6,10 @@ import { guidedModel } from '../ddpm/guidance.ts';
 import type { Denoiser } from '../ddpm/loss.ts';
 import type { Objective } from '../ddpm/objectives.ts';
 import type { Schedule } from '../ddpm/schedule.ts';
-import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../ddpm/samplers/index.ts';
+import { runSampler, samplerNamed, samplersByName } from '../ddpm/samplers/index.ts';
 import type { Network, Weights } from './network.ts';
 
-export const samplerNames = ['ddpm', 'ddim', 'dpmpp2m'] as const;
+export const samplerNames = Object.keys(samplersByName) as readonly (keyof typeof samplersByName)[];
 export type SamplerName = (typeof samplerNames)[number];
 
 export interface DrawOptions {
@@ -63,9 +63,7 @@ export const drawImages = (net: Network, weights: Weights, schedule: Schedule, s
     const common = { clip: opts.clip ?? true, prediction: opts.prediction ?? 'eps', steps: opts.steps, onStep: onStep && ((t: number, xt: Tensor, predX0: Tensor) => onStep(t, b, xt, predX0)) };
     const shape = [count, net.channels, size, size];
     const k = batches === 1 ? key : fold(key, b);
-    const x0 = opts.sampler === 'ddim' ? runSampler(ddimSampler, model, schedule, shape, k, { ...common, eta: opts.eta ?? 0 })
-      : opts.sampler === 'dpmpp2m' ? runSampler(dpmpp2mSampler, model, schedule, shape, k, common)
-      : runSampler(ddpmSampler, model, schedule, shape, k, common);
+    const x0 = runSampler(samplerNamed(opts.sampler), model, schedule, shape, k, opts.sampler === 'ddim' ? { ...common, eta: opts.eta ?? 0 } : common);
     images.set(toFloat32(x0), from * per);
     dispose(x0);
     if (labelTensor) dispose(labelTensor);

@@ -15,7 +15,7 @@ import { scheduleFromConfig } from '../../ddpm/schedule.ts';
 import { decodeNpy, encodeNpy } from '../../io/npy.ts';
 import { encodePng, makeGrid, upscale } from '../../io/image.ts';
 import { writeFileAtomic } from '../../io/files.ts';
-import { ddimSampler, ddpmSampler, dpmpp2mSampler, runSampler } from '../../ddpm/samplers/index.ts';
+import { type AnySamplerOptions, runSampler, samplerNamed } from '../../ddpm/samplers/index.ts';
 import { dispose, type Tensor, toFloat32 } from '../../tensor/tensor.ts';
 import { guidedModel } from '../../ddpm/guidance.ts';
 import { loadDiffusionModel, shippedModels } from '../../pipeline/load.ts';
@@ -48,8 +48,8 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const { seed } = flags;
   const key = makeKey(seed);
   const clip = !flags['no-clip'];
-  const samplerOpts = samplerName === 'ddim' ? { clip, prediction: objective, eta: flags.eta ?? 0 } : { clip, prediction: objective };
-  const sampler = samplerName === 'ddim' ? ddimSampler : samplerName === 'dpmpp2m' ? dpmpp2mSampler : ddpmSampler;
+  const samplerOpts: AnySamplerOptions = samplerName === 'ddim' ? { clip, prediction: objective, eta: flags.eta ?? 0 } : { clip, prediction: objective };
+  const sampler = samplerNamed(samplerName);
   let n = flags.n;
   let start: Tensor | undefined;
   const noisePath = flags.noise;
@@ -73,7 +73,7 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
     labels = Float32Array.from({ length: n }, (_, i) => (classArg === 'all' ? classes[Math.floor(i / 8) % classes.length] : classes[i % classes.length]));
   }
   const { guidance, scale } = flags;
-  const ts = sampler.setTimesteps(schedule, steps, samplerOpts as never);
+  const ts = sampler.setTimesteps(schedule, steps, samplerOpts);
   const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
   const recorded = new Map<number, Float32Array>();
   const model = labels
@@ -83,14 +83,14 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const what = `sampling ${n} (${samplerName})`;
   const sampling = performance.now();
   let done = 0;
-  const x0 = runSampler(sampler as never, model, schedule, [n, net.channels, size, size], key, {
+  const x0 = runSampler(sampler, model, schedule, [n, net.channels, size, size], key, {
     ...samplerOpts, steps, start,
     onStep: (t: number, xt: Tensor) => {
       if (trajPath && stages.includes(t)) recorded.set(t, toFloat32(xt));
       done++;
       progress.update(renderSampling(what, done, ts.length, done / ((performance.now() - sampling) / 1000)));
     },
-  } as never);
+  });
   const images = toFloat32(x0);
   dispose(x0);
   progress.done();

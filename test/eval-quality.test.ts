@@ -131,7 +131,7 @@ describe('scripts/eval.ts', () => {
       [[], /give either --checkpoint .* or --images/],
       [['--images', bad], /bad\.npy: expected shape \[N, 1, 28, 28\], got \[2, 1, 32, 32\]/],
       [['--images', bad, '--dataset', 'cifar'], /--dataset: expected mnist or fashion-mnist, got "cifar"/],
-      [['--checkpoint', join(dir, 'absent')], /absent\/config\.json: ENOENT/],
+      [['--checkpoint', join(dir, 'absent')], /absent: no such file or folder/],
       [['--images', bad, '--labels', 'rows', '--bogus', '1'], /^eval: --bogus: unknown flag \(see --help\)$/m],
       [['--images', bad, '--scale', '2'], /^eval: --scale: enlarges the --out PNG, but there is no --out$/m],
       [['--checkpoint', 'assets/ddpm-mnist', '--out', join(dir, 'x.npy'), '--scale', '2'], /--scale: enlarges the --out PNG, but --out .*x\.npy is an array/],

@@ -43,6 +43,11 @@ describe('pipelineFromFiles', () => {
     expect(seen).toHaveLength(3);
   });
 
+  it('a path that is not there, or not a model, is named in one message', async () => {
+    await expect(loadPipeline('/nonexistent/run')).rejects.toThrow(/^\/nonexistent\/run: no such file or folder/);
+    await expect(loadPipeline('README.md')).rejects.toThrow(/^README\.md: not a \.safetensors file nor a folder/);
+  });
+
   it('refuses options that do not fit the model, naming them', () => {
     expect(() => pipe.sample({ n: 0 })).toThrow(/n must be a positive integer/);
     expect(() => pipe.sample({ n: 1, steps: 1001 })).toThrow(/steps must be an integer in \[1, 1000\]/);

@@ -62,6 +62,9 @@ const isFile = (p: string): Promise<boolean> => stat(p).then((s) => s.isFile(), 
  * `noEma`); a folder with just model.safetensors and config.json is an exported model.
  */
 export const loadDiffusionModel = async (path: string, opts: LoadOptions = {}): Promise<DiffusionModel> => {
+  const kind = await stat(path).then((s) => (s.isDirectory() ? 'folder' : 'file'), () => null);
+  if (kind === null) throw new Error(`${path}: no such file or folder (a run folder, a checkpoint or model folder, or a .safetensors file)`);
+  if (kind === 'file' && extname(path) !== '.safetensors') throw new Error(`${path}: not a .safetensors file nor a folder (a run folder, a checkpoint or model folder)`);
   if (extname(path) === '.safetensors') return fromWeightsFile(path, opts.network);
   const isCheckpoint = (await isFile(join(path, 'latest.json'))) || (await isFile(join(path, 'state.json')));
   if (!isCheckpoint && (await isFile(join(path, 'model.safetensors')))) return fromWeightsFile(join(path, 'model.safetensors'), opts.network);

@@ -2,7 +2,7 @@
  * The browser page (issue 12) in a real Chromium (Debian's, through playwright-core): it loads
  * without console errors and measures both backends; sampling in the tab gives the images the
  * library gives in this Node process (and scripts/sample.ts) for the same model, sampler, steps and
- * seed, on the fast backend and on WebGL2 (SwiftShader); 30 training steps in the tab lower the
+ * seed, on the fast backend and on WebGL2 (SwiftShader), for models picked, dropped or shipped; 30 training steps in the tab lower the
  * loss, and the checkpoint it downloads loads and samples in Node. Screenshots of the page mid-sampling
  * and after training go to docs/. No main-thread task takes over 100 ms of CPU time.
  */
@@ -45,10 +45,12 @@ const mainThreadTasks = (events: readonly TraceEvent[]): TraceEvent[] => {
   return events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`));
 };
 
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+/** The largest |a − b|, logged with what was compared. */
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>, what: string): number => {
   expect(a.length).toBe(b.length);
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  console.log(`${what}: max abs difference ${m.toExponential(2)} over ${a.length} values`);
   return m;
 };
 
@@ -109,12 +111,12 @@ describe('the browser page in Chromium', () => {
     expect(tab.backend).toBe('fast');
     const node = pipelineFromFiles({ safetensors: new Uint8Array(readFileSync(join(shipped, 'model.safetensors'))), config: readFileSync(join(shipped, 'config.json'), 'utf8') })
       .sample({ ...opts, batch: opts.n } satisfies SampleOptions).images;
-    expect(maxAbsDiff(tab.images, node)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(tab.images, node, 'shipped model, fast, tab vs Node')).toBeLessThanOrEqual(1e-4);
     const out = join(mkdtempSync(join(tmpdir(), 'web-')), 'x.npy');
     execFileSync('npx', ['tsx', 'scripts/sample.ts', '--checkpoint', shipped, '--n', '8', '--steps', '10', '--sampler', 'ddim', '--seed', '7', '--out', out], { cwd: root, stdio: 'pipe' });
     const npy = decodeNpy(new Uint8Array(readFileSync(out)));
     if (E.isLeft(npy)) throw npy.left;
-    expect(maxAbsDiff(tab.images, npy.right.data)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(tab.images, npy.right.data, 'shipped model, fast, tab vs scripts/sample.ts')).toBeLessThanOrEqual(1e-4);
   });
 
   it('WebGL2 (SwiftShader): a tiny checkpoint picked from disk, 8 images, 10 DDIM steps = Node (≤ 1e-3)', async () => {
@@ -127,12 +129,12 @@ describe('the browser page in Chromium', () => {
     const opts = { n: 8, sampler: 'ddim', steps: 10, seed: 3 } as const;
     const node = pipelineFromFiles({ safetensors: bytes }).sample({ ...opts, batch: opts.n }).images;
     const fast = await sampleInPage(p.page, opts);
-    expect(maxAbsDiff(fast.images, node)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(fast.images, node, 'tiny checkpoint, fast, tab vs Node')).toBeLessThanOrEqual(1e-4);
     await p.page.selectOption('#backend', 'gpujs-gpu');
     await p.page.waitForFunction(() => window.__diffusion.backend === 'gpujs-gpu', null, { timeout: 60_000 });
     const gl = await sampleInPage(p.page, opts);
     expect(gl.backend).toBe('gpujs-gpu');
-    expect(maxAbsDiff(gl.images, node)).toBeLessThanOrEqual(1e-3);
+    expect(maxAbsDiff(gl.images, node, 'tiny checkpoint, WebGL2/SwiftShader, tab vs Node')).toBeLessThanOrEqual(1e-3);
     await p.page.evaluate(() => window.__diffusion.useBackend('fast'));
   });
 
@@ -195,6 +197,31 @@ describe('the browser page in Chromium', () => {
       `wall time: longest handler ${handler.toFixed(1)} ms, long tasks ${longTasks.map((t) => t.ms).join(', ') || 'none'}`);
     expect(cpu.length).toBeGreaterThan(100);
     expect(Math.max(...cpu)).toBeLessThanOrEqual(100);
+    expect(p.errors).toEqual([]);
+  });
+
+  // after the trace: decoding the dropped bytes is the test's own work on the page's main thread
+  it('a checkpoint folder dropped on the page (the conditional model): the digit and guidance picked = Node (≤ 1e-4)', async () => {
+    const folder = join(root, 'assets', 'ddpm-mnist-cond');
+    const weights = readFileSync(join(folder, 'model.safetensors'));
+    const config = readFileSync(join(folder, 'config.json'), 'utf8');
+    const dataTransfer = await p.page.evaluateHandle(([b64, text]) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const d = new DataTransfer();
+      d.items.add(new File([bytes], 'model.safetensors'));
+      d.items.add(new File([text], 'config.json'));
+      return d;
+    }, [weights.toString('base64'), config] as const);
+    await p.page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    await p.page.waitForFunction(() => window.__diffusion.model?.what === 'model.safetensors + config.json', null, { timeout: 60_000 });
+    expect(await p.page.evaluate(() => window.__diffusion.model?.numClasses)).toBe(10);
+    expect(await p.page.isVisible('#digit')).toBe(true);
+    await p.page.selectOption('#digit', '7');
+    await p.page.fill('#guidance', '2');
+    const opts = { n: 4, sampler: 'ddim', steps: 5, seed: 2 } as const;
+    const tab = await sampleInPage(p.page, opts);
+    const node = pipelineFromFiles({ safetensors: new Uint8Array(weights), config }).sample({ ...opts, batch: opts.n, classLabels: 7, guidance: 2 }).images;
+    expect(maxAbsDiff(tab.images, node, 'dropped cond model, digit 7, w = 2, fast, tab vs Node')).toBeLessThanOrEqual(1e-4);
     expect(p.errors).toEqual([]);
   });
 

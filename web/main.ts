@@ -233,12 +233,10 @@ engine.onEvent(timed((e) => {
   } else if (e.kind === 'trainGrid') {
     hook.grids++;
     drawGrid($('train-grid'), e.images, e.shape);
-  } else if (e.kind === 'trainEnd') {
+  } else {
     hook.trainEnded = e.reason;
     setTraining(e.status);
     say('train-info', `${e.reason} (last loss ${hook.losses.at(-1)?.toFixed(4) ?? '—'}, ${fmt(hook.trainImagesPerSec)} images/s)`);
-  } else if (e.kind === 'note') {
-    $('notes').append(Object.assign(document.createElement('li'), { textContent: e.text }));
   }
 }));
 

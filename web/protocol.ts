@@ -125,8 +125,7 @@ export type WorkerEvent =
     readonly ms: number; readonly imagesPerSec: number;
   }
   | { readonly kind: 'trainGrid'; readonly step: number; readonly images: Float32Array; readonly shape: readonly [number, number, number, number] }
-  | { readonly kind: 'trainEnd'; readonly status: TrainStatus; readonly reason: string }
-  | { readonly kind: 'note'; readonly text: string };
+  | { readonly kind: 'trainEnd'; readonly status: TrainStatus; readonly reason: string };
 
 export type Reply =
   | { readonly kind: 'reply'; readonly id: number; readonly ok: true; readonly result: unknown }

@@ -34,5 +34,29 @@ export const canBlock = (): boolean => {
   return g.document === undefined && g.WorkerGlobalScope !== undefined;
 };
 
-/** Whether SharedArrayBuffer exists here (browsers: only on a cross-origin isolated page). */
-export const sharedMemoryAvailable = (): boolean => typeof SharedArrayBuffer !== 'undefined';
+/**
+ * Whether memory can be shared with worker threads here: under Node always; in a browser only on a
+ * cross-origin isolated page (Chromium may still create a shared WebAssembly.Memory elsewhere, but
+ * refuses to post it to a worker).
+ */
+export const sharedMemoryAvailable = (): boolean =>
+  typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+
+/**
+ * Yields to the event loop once, so messages and signals get through: Node's setImmediate, else a
+ * MessageChannel task (a browser clamps nested zero timeouts to 4 ms), else a zero timeout.
+ */
+export const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) => {
+    const immediate = (globalThis as { setImmediate?: (cb: () => void) => void }).setImmediate;
+    if (typeof immediate === 'function') return immediate(resolve);
+    if (typeof MessageChannel === 'function') {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      return channel.port2.postMessage(null);
+    }
+    setTimeout(resolve, 0);
+  });

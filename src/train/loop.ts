@@ -9,6 +9,7 @@
  *   after each step; the fold itself only keeps memory bounded, releasing the tensors of the
  *   state it replaced.
  */
+import { yieldToEventLoop } from '../tensor/platform.ts';
 import { fold, type Key } from '../tensor/random.ts';
 import { dispose, type Tensor, tidy, toFloat32, treeTensors } from '../tensor/tensor.ts';
 import { tensor } from '../ops/create.ts';
@@ -98,7 +99,7 @@ export const runTraining = async (setup: StepSetup, start: TrainState, o: RunOpt
   let state = start;
   while (state.step < o.totalSteps) {
     // yield once a step: a worker's output is only passed on, and a stop request only seen, when its event loop runs
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
     if (o.stopRequested()) return { state, stop: 'interrupted' };
     const batch = batchAt(o.data, o.batch, o.dataKey, state.step, cache);
     const next = tidy(() => step(state, batch));

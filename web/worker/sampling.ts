@@ -5,7 +5,6 @@
  * every backend this browser can run.
  */
 import { type Backend, disposeTree, loadBackend, normal, type Pipeline, pipelineFromFiles, random, tensor, tidy, toFloat32, treeTensors, withBackend } from '../../src/index.ts';
-import { createFastBackend } from '../../src/tensor/fast/index.ts';
 import type { BackendTiming, Capabilities, ModelInfo, PageBackend, SampleRequest, SampleResult, WorkerEvent } from '../protocol.ts';
 import { pageBackends } from '../protocol.ts';
 import { usable } from './capabilities.ts';
@@ -20,13 +19,14 @@ const backends = new Map<PageBackend, Backend>();
 
 /**
  * A backend ready to run. Without cross-origin isolation there is no shared memory for the fast
- * backend's worker threads, so it runs on this thread alone (same results, slower).
+ * backend's worker threads, so it runs on this thread alone (same results, slower): the library
+ * chooses that itself (src/tensor/platform.ts).
  */
 export const backendFor = async (name: PageBackend, caps: Capabilities): Promise<Backend> => {
   const have = backends.get(name);
   if (have) return have;
   if (!usable(caps, name)) throw new Error(`${name}: ${caps.limits[name]}`);
-  const b = name === 'fast' && !caps.crossOriginIsolated ? createFastBackend({ threads: 1, heap: { shared: false } }) : await loadBackend(name);
+  const b = await loadBackend(name);
   backends.set(name, b);
   return b;
 };

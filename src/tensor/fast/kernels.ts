@@ -10,7 +10,7 @@ import { defaultBlocking, defaultGemmShape, Gemm, type GemmBlocking, type GemmSh
 import { heapImport, WasmHeap, type HeapOptions } from './memory.ts';
 import { Workers } from './parallel.ts';
 import { relaxedSimd } from './relaxed.ts';
-import { canBlock, hardwareThreads } from '../platform.ts';
+import { canBlock, hardwareThreads, sharedMemoryAvailable } from '../platform.ts';
 
 export interface FastBackendOptions {
   readonly heap?: HeapOptions;
@@ -19,7 +19,8 @@ export interface FastBackendOptions {
   /**
    * Threads a large matmul is split over, the calling thread included; workers start at the first
    * such matmul. Default: the machine's available parallelism, at most 8; 1 on a browser page's main
-   * thread, which may not block (run the engine in a Worker there).
+   * thread, which may not block (run the engine in a Worker there), and 1 where memory cannot be
+   * shared with workers (a page that is not cross-origin isolated).
    */
   readonly threads?: number;
   /**
@@ -43,12 +44,14 @@ export interface FastKernels {
 }
 
 export const compileKernels = (opts: FastBackendOptions): FastKernels => {
-  const heap = new WasmHeap(opts.heap);
+  // threads need memory the workers can share: not on a browser page that is not cross-origin isolated
+  const shareable = sharedMemoryAvailable();
+  const heap = new WasmHeap({ shared: shareable, ...opts.heap });
   const memory = heapImport(heap);
   const ewModule = new WebAssembly.Module(buildElementwiseModule(memory).encode());
   const instance = <T>(m: WebAssembly.Module): T => new WebAssembly.Instance(m, { env: { memory: heap.memory } }).exports as unknown as T;
   const ew = instance<ElementwiseExports>(ewModule);
-  const threads = opts.threads ?? (canBlock() ? Math.min(8, hardwareThreads()) : 1);
+  const threads = opts.threads ?? (canBlock() && shareable ? Math.min(8, hardwareThreads()) : 1);
   const fma = opts.fma ?? opts.gemmShape?.fma ?? relaxedSimd();
   if (fma && !relaxedSimd()) throw new Error('fast backend: fma was asked for, but this runtime cannot compile WebAssembly relaxed SIMD');
   // Two register tiles unless one is asked for: each product takes the one that is faster for its

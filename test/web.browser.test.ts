@@ -4,10 +4,11 @@
  * library gives in this Node process (and scripts/sample.ts) for the same model, sampler, steps and
  * seed, on the fast backend and on WebGL2 (SwiftShader), for models picked, dropped or shipped; 30 training steps in the tab lower the
  * loss, and the checkpoint it downloads loads and samples in Node. Screenshots of the page mid-sampling
- * and after training go to docs/. No main-thread task takes over 100 ms of CPU time.
+ * and after training go to runs/screenshots/ (to docs/, for the README, with SCREENSHOTS=docs). No
+ * main-thread task takes over 100 ms of CPU time.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -25,6 +26,9 @@ import { launchChromium, type OpenedPage, openPage } from './support/browser.ts'
 import type {} from '../web/main.ts'; // window.__diffusion's type
 
 const root = join(import.meta.dirname, '..');
+/** Where the screenshots go: runs/screenshots/ (gitignored), or docs/ when SCREENSHOTS=docs refreshes the README's. */
+const shots = process.env.SCREENSHOTS === 'docs' ? join(root, 'docs') : join(root, 'runs', 'screenshots');
+mkdirSync(shots, { recursive: true });
 const shipped = join(root, 'assets', 'ddpm-mnist');
 
 
@@ -148,7 +152,7 @@ describe('the browser page in Chromium', () => {
     await p.page.evaluate(() => { window.__diffusion.lastSamples = null; });
     await p.page.click('#sample');
     await p.page.waitForFunction(() => window.__diffusion.stepTimes.length >= 60, null, { timeout: 120_000, polling: 50 });
-    await p.page.screenshot({ path: join(root, 'docs', 'web-sampling.png'), fullPage: true });
+    await p.page.screenshot({ path: join(shots, 'web-sampling.png'), fullPage: true });
     expect(await p.page.textContent('#sample-info')).toMatch(/step \d+ of 100 \(t = \d+\): [\d,]+ ms per step of 16 images/);
     await p.page.waitForFunction(() => window.__diffusion.lastSamples !== null, null, { timeout: 120_000 });
     expect(await p.page.evaluate(() => window.__diffusion.stepTimes.length)).toBe(100);
@@ -175,7 +179,7 @@ describe('the browser page in Chromium', () => {
     const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
     expect(mean(h.losses.slice(-5))).toBeLessThan(mean(h.losses.slice(0, 5)));
     expect(h.grids).toBe(3);
-    await p.page.screenshot({ path: join(root, 'docs', 'web-training.png'), fullPage: true });
+    await p.page.screenshot({ path: join(shots, 'web-training.png'), fullPage: true });
     const [download] = await Promise.all([p.page.waitForEvent('download'), p.page.click('#download')]);
     expect(download.suggestedFilename()).toBe('diffusion-tiny-step30.safetensors');
     const file = join(mkdtempSync(join(tmpdir(), 'web-')), download.suggestedFilename());

@@ -83,6 +83,12 @@ describe('scripts/train.ts', () => {
         (t.data as Float32Array).forEach((x, i) => expect(Math.abs(a[i] - x), `${f} ${name}[${i}]`).toBeLessThanOrEqual(tol));
       }
     }
+    // its model card counts the run it started from
+    const card = join(tmp(), 'card');
+    expect(spawnSync(tsx, ['scripts/export-model.ts', '--checkpoint', out, '--out', card], { encoding: 'utf8', timeout: 120_000 }).status).toBe(0);
+    const text = readFileSync(join(card, 'MODEL_CARD.md'), 'utf8');
+    expect(text).toMatch(/started from the weights and EMA of `.*src` \(train --init-from.*\), itself 2 steps of batch 4, 8 images/);
+    expect(text).toMatch(/- in all: 12 images seen/);
     const bad = train(['--init-from', src, '--network-json', '{"baseChannels":8}', '--train-steps', '1', '--n', '0', '--out', join(tmp(), 'x')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

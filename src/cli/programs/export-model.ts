@@ -37,6 +37,9 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
   await write('config.json', `${JSON.stringify({ ...ck.config, out: '.' }, null, 2)}\n`);
   const evalPath = flags.eval;
   const figures = evalPath ? JSON.parse(readFileSync(evalPath, 'utf8')) as Record<string, unknown> : null;
+  // a warm restart (train --init-from): the run it started from, one level back, for the card's totals
+  const parent = ck.config.initFrom === null ? null
+    : await loadCheckpoint(ck.config.initFrom, (c) => network(c.network)).catch(() => null);
   const params = net.stateDict(ck.weights).reduce((s, [, v]) => s + ('shape' in v ? v.shape.reduce((a, b) => a * b, 1) : 0), 0);
   const c = ck.config;
   const lines = [
@@ -57,6 +60,12 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
     `- ${ck.state.step.toLocaleString('en-US')} steps, ${(ck.state.step * c.batch).toLocaleString('en-US')} images seen (${((ck.state.step * c.batch) / 60000).toFixed(1)} epochs of 60,000)`,
     `- ${(ck.state.elapsedSec / 60).toFixed(0)} minutes of training on the ${c.backend} backend (2-core x64 VM)`,
     ...(flags.command ? [`- command: \`${flags.command}\``] : []),
+    ...(c.initFrom === null ? [] : parent === null
+      ? [`- started from the weights and EMA of \`${c.initFrom}\` (train --init-from; that run is not counted above, and it could not be read here)`]
+      : [
+        `- started from the weights and EMA of \`${c.initFrom}\` (train --init-from: a fresh optimizer and learning-rate schedule), itself ${parent.state.step.toLocaleString('en-US')} steps of batch ${parent.config.batch}, ${(parent.state.step * parent.config.batch).toLocaleString('en-US')} images in ${(parent.state.elapsedSec / 60).toFixed(0)} minutes`,
+        `- in all: ${(ck.state.step * c.batch + parent.state.step * parent.config.batch).toLocaleString('en-US')} images seen, ${((ck.state.elapsedSec + parent.state.elapsedSec) / 60).toFixed(0)} minutes of training`,
+      ]),
     '',
   ];
   if (figures) {

@@ -1,7 +1,10 @@
 /**
- * Convolutions and pooling, composed from two primitives: im2col (image → patch columns) and its
- * adjoint col2im. conv2d is im2col then a matmul with the weights; conv-transpose is the adjoint:
- * a matmul with the transposed weights, then col2im. Their gradients come from the primitives.
+ * Convolutions and pooling. conv2d is, per shape, either Winograd F(m×m, 3×3) (stride-1 3×3 kernels
+ * on backends with the transforms: filter transform, input transform, α² small matmuls, output
+ * transform) or im2col (image → patch columns) and a matmul with the weights; conv-transpose is
+ * the adjoint: a matmul with the transposed weights, then col2im. Each is one `customVjp` with its
+ * gradient beside it: the patch products keep nothing and rebuild their columns in the backward
+ * pass, the Winograd path keeps its transformed input. Pooling reduces im2col's columns.
  */
 import { type Im2colSpec, winogradMatrices, type WinogradSpec, winogradTile, winogradTiles } from '../tensor/backend.ts';
 import type { Tensor } from '../tensor/tensor.ts';

@@ -40,3 +40,10 @@ export const cli = <C extends Command>(cmd: C, argv: readonly string[] = process
   if (inv.kind === 'version') return printAndExit(`diffusion-ts ${packageVersion()}`);
   return inv as Run<C>;
 };
+
+/** Why `--scale` cannot apply (it enlarges a PNG `--out` only), or null when it can. */
+export const scaleProblem = (scale: number, out: string | undefined): string | null =>
+  scale === 1 ? null
+  : out === undefined ? '--scale: enlarges the --out PNG, but there is no --out'
+  : /\.npy$/i.test(out) ? `--scale: enlarges the --out PNG, but --out ${out} is an array`
+  : null;

@@ -13,19 +13,10 @@ import { decodeSavedConfig, presets, type TrainConfig } from '../../src/train/co
 import { batchAt, scaleImages, type ScaledImages } from '../../src/train/data.ts';
 import { copyWeights, type StepSetup, type TrainState, trainStepOf } from '../../src/train/loop.ts';
 import { drawImages } from '../../src/train/generate.ts';
+import { yieldToEventLoop } from '../../src/tensor/platform.ts';
 import { modelSafetensors } from '../../src/pipeline/model.ts';
 import type { PageBackend, TrainRequest, TrainStatus } from '../protocol.ts';
 import { own, type Post } from './sampling.ts';
-
-/** Lets queued messages run: a MessageChannel task (setTimeout would be clamped to 4 ms when nested). */
-const yieldToEvents = (): Promise<void> => new Promise((resolve) => {
-  const c = new MessageChannel();
-  c.port1.onmessage = () => {
-    c.port1.close();
-    resolve();
-  };
-  c.port2.postMessage(null);
-});
 
 /** An IDX file the page's server holds gzipped (build:web writes data/*.gz), decompressed in the browser. */
 const fetchIdx = async (name: string): Promise<Uint8Array> => {
@@ -139,7 +130,7 @@ const loop = async (r: Run, post: Post): Promise<void> => {
   let [windowMs, windowImages, rate] = [0, 0, 0];
   try {
     while (live() && r.state.step < total) {
-      await yieldToEvents();
+      await yieldToEventLoop();
       if (!live()) return;
       const start = performance.now();
       const data = batchAt(r.data, batch, r.keys.data, r.state.step, r.cache);

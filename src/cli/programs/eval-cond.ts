@@ -18,7 +18,7 @@ import { formatClassTable, labelsFromSpec, sampleByClass } from '../../eval/cond
 import { FLOOR_STREAM, type QualityReport, qualityReport } from '../../eval/quality.ts';
 import { loadFashionMnist, loadMnist } from '../../io/mnist.ts';
 import { evalCondCommand } from '../commands.ts';
-import { cli, scriptLauncher } from '../cli.ts';
+import { cli, scaleProblem, scriptLauncher } from '../cli.ts';
 import { exits } from '../exits.ts';
 import { readImagesToScore } from '../read-images.ts';
 import { loadDiffusionModel } from '../../pipeline/load.ts';
@@ -56,7 +56,8 @@ const evalCond = async (argv: readonly string[], launcher: string): Promise<void
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const imagesPath = flags.images;
   const ckPath = flags.checkpoint;
-  if (flags.scale !== 1 && (flags.out === undefined || extname(flags.out).toLowerCase() === '.npy')) return die(`--scale: enlarges the --out PNG, ${flags.out === undefined ? 'but there is no --out' : `but --out ${flags.out} is an array`}`);
+  const scaleWrong = scaleProblem(flags.scale, flags.out);
+  if (scaleWrong !== null) return die(scaleWrong);
   if (!imagesPath === !ckPath) return die('give either --checkpoint (sample and score) or --images (score these) (see --help)');
   const classifierPath = (dataset: string | undefined): string => {
     const given = flags.classifier;

@@ -19,7 +19,7 @@ import { labelsFromSpec, rowLabels } from '../../eval/cond-eval.ts';
 import { drawImages } from '../../train/generate.ts';
 import { FLOOR_STREAM, qualityReport } from '../../eval/quality.ts';
 import { evalCommand } from '../commands.ts';
-import { cli, scriptLauncher } from '../cli.ts';
+import { cli, scaleProblem, scriptLauncher } from '../cli.ts';
 import { exits } from '../exits.ts';
 import { readImagesToScore } from '../read-images.ts';
 import { loadDiffusionModel } from '../../pipeline/load.ts';
@@ -40,7 +40,8 @@ const evaluate = async (argv: readonly string[], launcher: string): Promise<void
   const imagesPath = flags.images;
   const ckPath = flags.checkpoint;
   if (!imagesPath === !ckPath) return die('give either --checkpoint (sample, then score) or --images (score these) (see --help)');
-  if (flags.scale !== 1 && (flags.out === undefined || extname(flags.out).toLowerCase() === '.npy')) return die(`--scale: enlarges the --out PNG, ${flags.out === undefined ? 'but there is no --out' : `but --out ${flags.out} is an array`}`);
+  const scaleWrong = scaleProblem(flags.scale, flags.out);
+  if (scaleWrong !== null) return die(scaleWrong);
   if (ckPath && flags.labels !== undefined) return die('--labels goes with --images (a class-conditional checkpoint is sampled an equal number per class)');
   const { seed } = flags;
   const model = ckPath ? await loadDiffusionModel(ckPath, { network: flags.network, noEma: flags['no-ema'] }).catch((e: Error) => die(e.message)) : null;

@@ -1,5 +1,5 @@
 /**
- * Laws of the prediction objectives, the min-SNR-γ weights and classifier-free guidance.
+ * Laws of the prediction objectives, the min-SNR-γ weights, classifier-free guidance and autoguidance.
  *
  * Round trips: for random x_0, ε and one timestep per sample, x_t = qSample(x_0, t, ε) and the
  * target of each objective, read back with `toEpsAndX0`, give (ε, x_0) again, to a few float32
@@ -14,7 +14,7 @@ import { type Tensor, tidy, toArray } from '../src/tensor/tensor.ts';
 import { linearBetas, makeSchedule } from '../src/ddpm/schedule.ts';
 import { qSample } from '../src/ddpm/forward.ts';
 import { minSnrTable, minSnrWeight, minSnrWeights, type Objective, snr, targetFor, toEpsAndX0 } from '../src/ddpm/objectives.ts';
-import { combineGuidance, guidedModel } from '../src/ddpm/guidance.ts';
+import { autoguidedModel, combineGuidance, guidedModel } from '../src/ddpm/guidance.ts';
 import { arbKind, arbSeed, build, fail, usePlainBackend, values } from './support/schedules.ts';
 
 usePlainBackend();
@@ -137,5 +137,41 @@ describe('classifier-free guidance', () => {
         const expected = combineGuidance(model(x, ts, labels), model(x, ts, O.full([B], 10)), w);
         expect(toArray(guided)).toEqual(toArray(expected));
       })), { numRuns: 60 });
+  });
+
+  it('autoguidedModel is guide + w·(model − guide) of one pass of each; w = 1 is the model itself', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 4 }).chain((B) => values(B * 3, 2)), fc.double({ min: 0, max: 8, noNaN: true }), fc.integer({ min: 0, max: 50 }),
+      (xData, w, t) => tidy(() => {
+        const calls = { model: 0, guide: 0 };
+        const model = (x: Tensor, tt: Tensor): Tensor => (calls.model++, O.tanh(O.add(O.mul(x, 1.5), O.reshape(O.div(tt, 50), [-1, 1]))));
+        const guide = (x: Tensor, tt: Tensor): Tensor => (calls.guide++, O.sin(O.sub(x, O.reshape(O.div(tt, 30), [-1, 1]))));
+        expect(autoguidedModel(model, guide, 1)).toBe(model);
+        const B = xData.length / 3;
+        const x = O.tensor(xData, [B, 3]);
+        const ts = O.full([B], t);
+        const guided = toArray(autoguidedModel(model, guide, w)(x, ts));
+        expect(calls).toEqual({ model: 1, guide: 1 });
+        expect(guided).toEqual(toArray(combineGuidance(model(x, ts), guide(x, ts), w)));
+      })), { numRuns: 60 });
+  });
+
+  it('autoguidance commutes with reading a prediction as (ε, x̂₀): guiding v or ε predictions guides x̂₀ alike', () => {
+    const B = 3;
+    const D = 4;
+    fc.assert(fc.property(arbKind, fc.integer({ min: 2, max: 1000 }).chain((T) => fc.tuple(fc.constant(T), fc.array(fc.integer({ min: 0, max: T - 1 }), { minLength: B, maxLength: B }))),
+      values(3 * B * D), fc.double({ min: 0, max: 4, noNaN: true }), fc.constantFrom<Objective>('eps', 'x0', 'v'),
+      (kind, [T, ts], data, w, objective) => tidy(() => {
+        const s = build(kind, T);
+        const t = O.tensor(ts, [B]);
+        const [xt, m, g] = [0, 1, 2].map((k) => O.tensor(data.slice(k * B * D, (k + 1) * B * D), [B, D]));
+        const read = (y: Tensor) => toEpsAndX0(objective, y, xt, t, s);
+        const guided = read(combineGuidance(m, g, w));
+        const [rm, rg] = [read(m), read(g)];
+        for (const part of ['eps', 'x0'] as const) {
+          const [hm, hg] = [toArray(rm[part]), toArray(rg[part])];
+          const scale = Math.max(1, ...hm.map(Math.abs), ...hg.map(Math.abs));
+          closeTo(`guided ${part}`, toArray(guided[part]), hg.map((x, i) => x + w * (hm[i] - x)), () => 1e-4 * (1 + w) * scale);
+        }
+      })), { numRuns: 100 });
   });
 });

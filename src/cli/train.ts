@@ -63,6 +63,8 @@ export const trainFlags = [
   field({ name: 'cond-drop', field: 'condDrop', type: 'number', value: 'P', description: 'class-conditional nets: probability of the null label in training' }),
   field({ name: 'seed', field: 'seed', type: 'number', value: 'N', description: 'PRNG seed' }),
   field({ name: 'init-from', field: 'initFrom', type: 'string', value: 'DIR', shownDefault: 'none', description: 'start from the weights and EMA of the checkpoint in DIR (same network) instead of a random init; the optimizer, step count and learning-rate schedule start afresh' }),
+  field({ name: 'guide-at', field: 'guideAt', type: 'number', value: 'F', description: 'autoguidance: freeze the EMA weights after this fraction of the steps as the run\'s guide, a weaker model that sampling extrapolates away from (0: none)' }),
+  field({ name: 'guide-scale', field: 'guideScale', type: 'number', value: 'W', description: 'autoguidance scale of the grids, guide + W·(model − guide), saved as the run\'s recommendation (1: none)' }),
   field({ name: 'backend', field: 'backend', type: 'string', value: 'NAME', description: 'engine backend: fast | plain | plain64 | gpujs-cpu | gpujs-webasm | gpujs-headlessgl | gpujs-gpu' }),
   field({ name: 'out', field: 'out', type: 'string', value: 'DIR', shownDefault: 'runs/<preset>', description: 'output folder' }),
   field({ name: 'log-every', field: 'logEvery', type: 'number', value: 'N', description: 'optimizer steps between metrics lines' }),

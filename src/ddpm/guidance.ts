@@ -60,3 +60,17 @@ export const guidedModel = (model: ConditionalDenoiser, labels: Tensor, nullLabe
     return combineGuidance(cond, uncond, w);
   };
 };
+
+/**
+ * Autoguidance (Karras et al. 2024, "Guiding a diffusion model with a bad version of itself"): the
+ * prediction of a weaker model of the same data (fewer training steps, fewer parameters) is
+ * extrapolated away from, guide + w·(model − guide). It needs no labels, so it lifts an
+ * unconditional model too: the directions in which the weaker model errs are the ones pushed
+ * against. w = 1 is the model alone; the useful range is about 1.5–3. Both denoisers must predict
+ * the same quantity (ε, x₀ or v) under the same noise schedule.
+ */
+export const autoguidedModel = (model: Denoiser, guide: Denoiser, w: number): Denoiser => {
+  requireScale('autoguidedModel', w);
+  if (w === 1) return model;
+  return (x: Tensor, t: Tensor): Tensor => combineGuidance(model(x, t), guide(x, t), w);
+};

@@ -8,12 +8,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { namedNetworks, network } from '../train/network.ts';
-import { loadCheckpoint } from '../train/checkpoint.ts';
-import { configInMetadata, decodeModelFiles, type DiffusionModel, type ModelFiles } from './model.ts';
+import { loadCheckpoint, resolveCheckpointDir } from '../train/checkpoint.ts';
+import { attachGuideFile, configInMetadata, decodeModelFiles, type DiffusionModel, GUIDE_FILE, type ModelFiles } from './model.ts';
 import { pipelineFromFiles, pipelineFromModel, type Pipeline } from './pipeline.ts';
 
 const asset = (rel: string): string => fileURLToPath(new URL(`../../assets/${rel}`, import.meta.url));
@@ -35,9 +35,12 @@ export interface LoadOptions {
   readonly network?: string;
   /** a checkpoint's raw weights even when it has EMA weights */
   readonly noEma?: boolean;
+  /** leave out the guide.safetensors of a model or checkpoint folder (autoguidance) */
+  readonly noGuide?: boolean;
 }
 
-const fromWeightsFile = (path: string, netName: string | undefined): DiffusionModel => {
+
+const fromWeightsFile = (path: string, netName: string | undefined, noGuide = false): DiffusionModel => {
   const cfgPath = join(dirname(path), 'config.json');
   const hasConfig = existsSync(cfgPath);
   const safetensors = new Uint8Array(readFileSync(path));
@@ -47,8 +50,11 @@ const fromWeightsFile = (path: string, netName: string | undefined): DiffusionMo
     throw new Error(`${path} has no config.json beside it nor a config in its metadata: say which network it is with --network (${Object.keys(namedNetworks).join(', ')})`);
   }
   // a named network wins over a config.json beside the file, as scripts/sample.ts's --network does
-  const files: ModelFiles = netName !== undefined ? { safetensors, network: netName }
-    : carried ? { safetensors } : { safetensors, config: readFileSync(cfgPath, 'utf8') };
+  // a model folder's model.safetensors brings the guide beside it
+  const guidePath = join(dirname(path), GUIDE_FILE);
+  const guide = !noGuide && basename(path) === 'model.safetensors' && existsSync(guidePath) ? { guide: new Uint8Array(readFileSync(guidePath)) } : {};
+  const files: ModelFiles = netName !== undefined ? { safetensors, network: netName, ...guide }
+    : carried ? { safetensors, ...guide } : { safetensors, config: readFileSync(cfgPath, 'utf8'), ...guide };
   const m = decodeModelFiles(files, path);
   if (E.isLeft(m)) throw m.left;
   return m.right;
@@ -65,16 +71,22 @@ export const loadDiffusionModel = async (path: string, opts: LoadOptions = {}): 
   const kind = await stat(path).then((s) => (s.isDirectory() ? 'folder' : 'file'), () => null);
   if (kind === null) throw new Error(`${path}: no such file or folder (a run folder, a checkpoint or model folder, or a .safetensors file)`);
   if (kind === 'file' && extname(path) !== '.safetensors') throw new Error(`${path}: not a .safetensors file nor a folder (a run folder, a checkpoint or model folder)`);
-  if (extname(path) === '.safetensors') return fromWeightsFile(path, opts.network);
+  if (extname(path) === '.safetensors') return fromWeightsFile(path, opts.network, opts.noGuide);
   const isCheckpoint = (await isFile(join(path, 'latest.json'))) || (await isFile(join(path, 'state.json')));
-  if (!isCheckpoint && (await isFile(join(path, 'model.safetensors')))) return fromWeightsFile(join(path, 'model.safetensors'), opts.network);
+  if (!isCheckpoint && (await isFile(join(path, 'model.safetensors')))) return fromWeightsFile(join(path, 'model.safetensors'), opts.network, opts.noGuide);
   const ck = await loadCheckpoint(path, (c) => network(c.network));
   const useEma = !opts.noEma && ck.ema !== null;
-  return {
+  const model: DiffusionModel = {
     net: network(ck.config.network), weights: useEma ? (ck.ema as NonNullable<typeof ck.ema>) : ck.weights,
     schedule: ck.config.schedule, size: ck.config.imageSize, objective: ck.config.objective, ema: useEma,
     dataset: ck.config.dataset, training: ck.config,
   };
+  // a run that froze a guide (train --guide-at) keeps it in each checkpoint after that step
+  const guidePath = join(await resolveCheckpointDir(path), GUIDE_FILE);
+  if (opts.noGuide || !(await isFile(guidePath))) return model;
+  const guided = attachGuideFile(model, new Uint8Array(readFileSync(guidePath)), guidePath);
+  if (E.isLeft(guided)) throw guided.left;
+  return guided.right;
 };
 
 /** The weights path of a shipped model, or an Error that says what to do when this copy lacks it. */

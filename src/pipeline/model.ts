@@ -13,11 +13,19 @@ import { loadWeights } from '../train/load-weights.ts';
 import { decodeSafetensorsHeader, encodeSafetensors } from '../io/safetensors.ts';
 import { entriesToSafetensors } from '../weights/safetensors.ts';
 
-/**
- * The safetensors metadata key under which a self-contained weights file carries its training
- * config as JSON (PyTorch's loaders ignore metadata, so the file still loads with `load_state_dict`).
- */
-export const CONFIG_METADATA_KEY = 'config';
+import { CONFIG_METADATA_KEY, GUIDE_SCALE_METADATA_KEY } from '../train/guide-file.ts';
+
+export { CONFIG_METADATA_KEY, GUIDE_FILE, GUIDE_SCALE_METADATA_KEY, guideSafetensors } from '../train/guide-file.ts';
+
+/** A weaker model kept beside a model for autoguidance (`autoguidedModel`), and the scale it is recommended at. */
+export interface ModelGuide {
+  readonly net: Network;
+  readonly weights: Weights;
+  /** the recommended scale w of guide + w·(model − guide) */
+  readonly scale: number;
+  /** the guide's training config, when it carried one */
+  readonly training?: TrainConfig;
+}
 
 /** Everything a sampler needs to know about a model besides its weights. */
 export interface ModelConfig {
@@ -31,6 +39,8 @@ export interface ModelConfig {
   readonly dataset?: string;
   /** the whole training config, when the model came with one (absent for bare weights and a named network) */
   readonly training?: TrainConfig;
+  /** the recommended autoguidance scale, when the model has a guide */
+  readonly guideScale?: number;
 }
 
 /** A network, its weights and the settings it was trained with. */
@@ -47,6 +57,8 @@ export interface DiffusionModel {
   readonly dataset?: string;
   /** the whole training config, when there was one */
   readonly training?: TrainConfig;
+  /** a weaker model for autoguidance, when the model came with one (`guide.safetensors`) */
+  readonly guide?: ModelGuide;
 }
 
 /**
@@ -63,13 +75,16 @@ export interface ModelFiles {
   readonly config?: object | string;
   /** instead of a config, for bare weights: one of `namedNetworks` (mnist32, small, tiny, seed…) */
   readonly network?: string;
+  /** `guide.safetensors` of a model folder: a guide for autoguidance with its config and scale in its metadata ({@link guideSafetensors}) */
+  readonly guide?: Uint8Array;
 }
 
-/** The sampling settings of a model, as the pipeline reports them. */
+/** The sampling settings of a model, as the pipeline reports them (a guide adds its scale). */
 export const modelConfig = (m: DiffusionModel): ModelConfig => ({
   network: m.net.config, schedule: m.schedule, objective: m.objective, imageSize: m.size,
   ...(m.dataset === undefined ? {} : { dataset: m.dataset }),
   ...(m.training === undefined ? {} : { training: m.training }),
+  ...(m.guide === undefined ? {} : { guideScale: m.guide.scale }),
 });
 
 const parseConfig = (config: object | string, what: string): E.Either<Error, unknown> =>
@@ -115,6 +130,34 @@ export const configInMetadata = (safetensors: Uint8Array): string | undefined =>
 export const modelSafetensors = (net: Network, weights: Weights, config: TrainConfig): Uint8Array =>
   encodeSafetensors(entriesToSafetensors(net.stateDict(weights)), { format: 'pt', [CONFIG_METADATA_KEY]: JSON.stringify(config) });
 
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * `model` with `guide` as its autoguidance guide at `scale`, or why the two do not fit: the guide
+ * must predict the same quantity under the same noise schedule, at the same image size, channels
+ * and classes.
+ */
+export const attachGuide = (model: DiffusionModel, guide: DiffusionModel, scale: number, what = 'guide'): E.Either<Error, DiffusionModel> => {
+  const differs = guide.objective !== model.objective ? `predicts ${guide.objective}, the model ${model.objective}`
+    : !sameJson(guide.schedule, model.schedule) ? `has the noise schedule ${JSON.stringify(guide.schedule)}, the model ${JSON.stringify(model.schedule)}`
+    : guide.size !== model.size ? `draws ${guide.size}×${guide.size} images, the model ${model.size}×${model.size}`
+    : guide.net.channels !== model.net.channels ? `has ${guide.net.channels} channels, the model ${model.net.channels}`
+    : guide.net.numClasses !== model.net.numClasses ? `has ${guide.net.numClasses} classes, the model ${model.net.numClasses}`
+    : !(Number.isFinite(scale) && scale >= 0) ? `scale must be a finite number ≥ 0, got ${scale}`
+    : undefined;
+  if (differs !== undefined) return E.left(new Error(`${what}: cannot guide this model: it ${differs}`));
+  return E.right({ ...model, guide: { net: guide.net, weights: guide.weights, scale, ...(guide.training ? { training: guide.training } : {}) } });
+};
+
+/** The guide a `guide.safetensors` holds, attached to `model` at the scale in its metadata. */
+export const attachGuideFile = (model: DiffusionModel, bytes: Uint8Array, what: string): E.Either<Error, DiffusionModel> => {
+  const h = decodeSafetensorsHeader(bytes);
+  const scaleText = E.isRight(h) ? h.right.metadata.get(GUIDE_SCALE_METADATA_KEY) : undefined;
+  if (E.isRight(h) && scaleText === undefined) return E.left(new Error(`${what}: no "${GUIDE_SCALE_METADATA_KEY}" in its metadata: not a guide file (write one with guideSafetensors)`));
+  const scale = Number(scaleText);
+  return E.flatMap((g: DiffusionModel) => attachGuide(model, g, scale, what))(decodeModelFiles({ safetensors: bytes }, what));
+};
+
 /**
  * A model from its bytes, or why not (the message starts with `what`, e.g. the path the bytes came
  * from). The weights' names and shapes are checked against the network the config describes.
@@ -124,5 +167,7 @@ export const decodeModelFiles = (files: ModelFiles, what = 'model'): E.Either<Er
   if (E.isLeft(s)) return s;
   const { network: netConfig, ...rest } = s.right;
   const net = network(netConfig);
-  return E.map((weights: Weights): DiffusionModel => ({ net, weights, ema: false, ...rest }))(loadWeights(net, files.safetensors, what));
+  const m = E.map((weights: Weights): DiffusionModel => ({ net, weights, ema: false, ...rest }))(loadWeights(net, files.safetensors, what));
+  const { guide } = files;
+  return guide === undefined ? m : E.flatMap((model: DiffusionModel) => attachGuideFile(model, guide, `${what} (guide.safetensors)`))(m);
 };

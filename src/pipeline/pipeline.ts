@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { key as makeKey } from '../tensor/random.ts';
 import { scheduleFromConfig, type Schedule } from '../ddpm/schedule.ts';
 import type { Network, Weights } from '../train/network.ts';
-import { drawImages, samplerNames, type SamplerName } from '../train/generate.ts';
+import { type Autoguide, drawImages, samplerNames, type SamplerName } from '../train/generate.ts';
 import { decodeModelFiles, modelConfig, type DiffusionModel, type ModelConfig, type ModelFiles } from './model.ts';
 
 export interface SampleOptions {
@@ -27,6 +27,11 @@ export interface SampleOptions {
   readonly classLabels?: number | readonly number[];
   /** classifier-free guidance w with class labels: uncond + w·(cond − uncond); default 3 (1 = the conditional model alone) */
   readonly guidance?: number;
+  /**
+   * autoguidance w with the model's guide (a weaker model shipped beside it): guide + w·(model − guide);
+   * default the scale the model recommends when it has a guide, else 1 (off, the model alone)
+   */
+  readonly autoguidance?: number;
   /** DDIM's η (0: deterministic, the default; 1: ancestral-like); only with sampler ddim */
   readonly eta?: number;
   /** clip the predicted x̂₀ to [−1, 1] at each step; default true */
@@ -69,9 +74,23 @@ const labelsFor = (net: Network, n: number, given: SampleOptions['classLabels'])
   return Float32Array.from(labels);
 };
 
+/** The guide and scale to draw with (undefined: none), from the option and the model's own guide. */
+export const autoguide = (model: DiffusionModel, scale: number | undefined, classifierFree = 1): Autoguide | undefined => {
+  if (scale !== undefined && !(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`sample: autoguidance must be a finite number ≥ 0, got ${scale}`);
+  const { guide } = model;
+  if (guide === undefined) {
+    if (scale !== undefined && scale !== 1) throw new RangeError('sample: autoguidance needs a guide, and this model has none (guide.safetensors)');
+    return undefined;
+  }
+  const w = scale ?? (classifierFree !== 1 ? 1 : guide.scale);
+  if (w !== 1 && classifierFree !== 1) throw new RangeError('sample: classifier-free guidance and autoguidance together: use one (set the other to 1)');
+  return w === 1 ? undefined : { net: guide.net, weights: guide.weights, scale: w };
+};
+
 /** Settles the defaults and checks the options against the model before any work is done. */
-const drawOptions = (net: Network, schedule: Schedule, opts: SampleOptions) => {
+const drawOptions = (model: DiffusionModel, schedule: Schedule, opts: SampleOptions) => {
   const { n } = opts;
+  const { net } = model;
   if (!isIntIn(n, 1, Number.MAX_SAFE_INTEGER)) throw new RangeError(`sample: n must be a positive integer, got ${n}`);
   const sampler = opts.sampler ?? 'ddim';
   if (!samplerNames.includes(sampler)) throw new RangeError(`sample: unknown sampler "${sampler}": expected one of ${samplerNames.join(', ')}`);
@@ -81,7 +100,8 @@ const drawOptions = (net: Network, schedule: Schedule, opts: SampleOptions) => {
   const labels = labelsFor(net, n, opts.classLabels);
   // the null class drawn alone is the unconditional model: guidance would only double the work
   const guidance = opts.classLabels === undefined ? 1 : opts.guidance ?? 3;
-  return { n, sampler, steps, labels, guidance, eta: opts.eta, clip: opts.clip, batch: opts.batch, onStep: opts.onStep };
+  const guide = autoguide(model, opts.autoguidance, guidance);
+  return { n, sampler, steps, labels, guidance, guide, eta: opts.eta, clip: opts.clip, batch: opts.batch, onStep: opts.onStep };
 };
 
 /** A pipeline around a loaded model. Sampling runs on the current backend (`setBackend`, default `fast`). */
@@ -91,7 +111,7 @@ export const pipelineFromModel = (model: DiffusionModel): Pipeline => {
   return {
     net, weights, schedule, config: modelConfig(model),
     sample: (opts) => {
-      const d = drawOptions(net, schedule, opts);
+      const d = drawOptions(model, schedule, opts);
       const images = drawImages(net, weights, schedule, size, makeKey(opts.seed ?? 0), { ...d, prediction: objective });
       return { images, shape: [d.n, net.channels, size, size] };
     },

@@ -9,6 +9,8 @@
  *   (`load_state_dict(strict=True)` takes it); `num_batches_tracked` as int64 scalars;
  * - `ema.safetensors`: the EMA weights, same names (when EMA is on);
  * - `optimizer.safetensors`: Adam's moments as `m.<name>` and `v.<name>`;
+ * - `guide.safetensors`: the EMA weights frozen part-way as the run's autoguidance guide (`guideAt`),
+ *   with its config and scale in its metadata, once the run has passed that step;
  * - `config.json`: the training config; `state.json`: step, optimizer step, PRNG key, timings.
  */
 import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -26,6 +28,7 @@ import { loadWeights } from './load-weights.ts';
 import { entriesToSafetensors, safetensorsToEntries } from '../weights/safetensors.ts';
 import type { Network, Weights } from './network.ts';
 import { decodeSavedConfig, type TrainConfig } from './config.ts';
+import { GUIDE_FILE, guideSafetensors } from './guide-file.ts';
 
 // ---- state dicts ↔ safetensors (defined in src/weights, where eval reads weights too) -------------
 
@@ -50,6 +53,8 @@ export interface Checkpoint {
   readonly ema: Weights | null;
   readonly moments: { readonly m: unknown; readonly v: unknown } | null;
   readonly state: RunState;
+  /** the run's autoguidance guide, once frozen (config.guideAt); absent or null: none yet */
+  readonly guide?: Weights | null;
 }
 
 const stepDir = (step: number): string => `step-${String(step).padStart(7, '0')}`;
@@ -80,6 +85,7 @@ export const saveCheckpoint = async (runDir: string, net: Network, ck: Checkpoin
     ];
     await write('optimizer.safetensors', encodeSafetensors(entriesToSafetensors(named)));
   }
+  if (ck.guide) await write(GUIDE_FILE, guideSafetensors(net, ck.guide, ck.config, ck.config.guideScale));
   await write('config.json', json(ck.config));
   await write('state.json', json(ck.state));
   const final = join(root, name);
@@ -125,6 +131,7 @@ export const loadCheckpoint = async (dir: string, makeNet: (c: TrainConfig) => N
   const weights = await weightsFrom('model.safetensors');
   const hasEma = await stat(join(ckDir, 'ema.safetensors')).then(() => true, () => false);
   const ema = hasEma ? await weightsFrom('ema.safetensors') : null;
+  const guide = (await stat(join(ckDir, GUIDE_FILE)).then(() => true, () => false)) ? await weightsFrom(GUIDE_FILE) : null;
   let moments: Checkpoint['moments'] = null;
   const optPath = join(ckDir, 'optimizer.safetensors');
   if (await stat(optPath).then(() => true, () => false)) {
@@ -140,5 +147,5 @@ export const loadCheckpoint = async (dir: string, makeNet: (c: TrainConfig) => N
     };
     moments = { m: like('m'), v: like('v') };
   }
-  return { config: cfg.right, weights, ema, moments, state: st.right };
+  return { config: cfg.right, weights, ema, moments, state: st.right, guide };
 };

@@ -56,6 +56,14 @@ export const TrainConfig = t.exact(t.type({
    * fine-tune): the optimizer, the step count and the learning-rate schedule start afresh (null: random init)
    */
   initFrom: t.union([t.string, t.null]),
+  /**
+   * autoguidance (Karras et al. 2024): after this fraction of the run's steps, the EMA weights are
+   * frozen as the run's guide, a weaker model of the same data that sampling extrapolates away from
+   * (0: no guide)
+   */
+  guideAt: UnitInterval,
+  /** the autoguidance scale w of guide + w·(model − guide) that the grids use and the run recommends (1: the model alone) */
+  guideScale: numberWhere('NonNegativeNumber', 'a finite number ≥ 0', (n) => Number.isFinite(n) && n >= 0),
   backend: t.string,
   /** output folder for checkpoints, metrics, pictures */
   out: t.string,
@@ -79,7 +87,7 @@ export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 const common = {
   dataset: 'mnist' as const, dataDir: null, imageFolder: null, seed: 0, initFrom: null, backend: 'fast', logEvery: 10,
   checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null, objective: 'eps' as const, minSnr: 0, condDrop: 0.1,
-  warmup: 0, lrDecay: 'constant' as const, sampler: 'ddpm' as const, sampleScale: 1,
+  warmup: 0, lrDecay: 'constant' as const, sampler: 'ddpm' as const, sampleScale: 1, guideAt: 0, guideScale: 1,
 };
 
 /**
@@ -148,7 +156,7 @@ export const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainCon
 };
 
 /** Fields added after a config format was first written, with the value older runs implicitly had. */
-export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null, warmup: 0, lrDecay: 'constant', sampler: 'ddpm', sampleScale: 1, initFrom: null } as const;
+export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null, warmup: 0, lrDecay: 'constant', sampler: 'ddpm', sampleScale: 1, initFrom: null, guideAt: 0, guideScale: 1 } as const;
 
 /** A saved config (config.json) with any field it predates filled in, then validated. */
 export const decodeSavedConfig = (what: string, u: unknown): E.Either<FormatError, TrainConfig> =>

@@ -2,7 +2,7 @@
 import { fold, type Key } from '../tensor/random.ts';
 import { dispose, type Tensor, toFloat32 } from '../tensor/tensor.ts';
 import { tensor } from '../ops/create.ts';
-import { guidedModel } from '../ddpm/guidance.ts';
+import { autoguidedModel, guidedModel } from '../ddpm/guidance.ts';
 import type { Denoiser } from '../ddpm/loss.ts';
 import type { Objective } from '../ddpm/objectives.ts';
 import type { Schedule } from '../ddpm/schedule.ts';
@@ -11,6 +11,13 @@ import type { Network, Weights } from './network.ts';
 
 export const samplerNames = Object.keys(samplersByName) as readonly (keyof typeof samplersByName)[];
 export type SamplerName = (typeof samplerNames)[number];
+
+/** A guide network for autoguidance and its scale (see `autoguidedModel`). */
+export interface Autoguide {
+  readonly net: Network;
+  readonly weights: Weights;
+  readonly scale: number;
+}
 
 export interface DrawOptions {
   readonly n: number;
@@ -30,6 +37,11 @@ export interface DrawOptions {
   /** classifier-free guidance scale w with labels (1: the conditional model alone; default 1) */
   readonly guidance?: number;
   /**
+   * autoguidance: a weaker model of the same data (same objective and schedule, and the same
+   * classes if conditional) and the scale w of guide + w·(model − guide); w = 1 is the model alone
+   */
+  readonly guide?: Autoguide;
+  /**
    * called at each sampling step with the timestep, the batch index, the batch's x_t and its x̂_0
    * (the loop frees both after the call: read them inside it, e.g. with `toFloat32`)
    */
@@ -46,6 +58,11 @@ export const drawImages = (net: Network, weights: Weights, schedule: Schedule, s
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`drawImages: n must be a positive integer, got ${n}`);
   if (opts.labels !== undefined && opts.labels.length !== n) throw new RangeError(`drawImages: ${opts.labels.length} labels for ${n} images`);
   if (opts.labels !== undefined && net.numClasses === 0) throw new Error('drawImages: labels given, but the network is not class-conditional');
+  const guide = opts.guide !== undefined && opts.guide.scale !== 1 ? opts.guide : undefined;
+  if (guide !== undefined) {
+    if (guide.net.numClasses !== net.numClasses) throw new Error(`drawImages: the guide network has ${guide.net.numClasses} classes, the model ${net.numClasses}`);
+    if (opts.labels !== undefined && (opts.guidance ?? 1) !== 1) throw new RangeError('drawImages: classifier-free guidance and autoguidance together: use one (set guidance or the guide\'s scale to 1)');
+  }
   const batch = Math.min(n, opts.batch ?? n);
   const batches = Math.ceil(n / batch);
   const per = net.channels * size * size;
@@ -56,8 +73,9 @@ export const drawImages = (net: Network, weights: Weights, schedule: Schedule, s
     const labelTensor = opts.labels && tensor(opts.labels.subarray(from, from + count));
     const conditional = (x: Tensor, t: Tensor, l: Tensor): Tensor => net.apply(weights, x, t, { training: false, labels: l }).y;
     const guidance = opts.guidance ?? 1;
-    const model: Denoiser = labelTensor === undefined ? (x, t) => net.apply(weights, x, t, { training: false }).y
-      : guidance === 1 ? (x, t) => conditional(x, t, labelTensor)
+    const plain = (n: Network, w: Weights): Denoiser => (x, t) => n.apply(w, x, t, { training: false, ...(labelTensor ? { labels: labelTensor } : {}) }).y;
+    const model: Denoiser = guide !== undefined ? autoguidedModel(plain(net, weights), plain(guide.net, guide.weights), guide.scale)
+      : labelTensor === undefined || guidance === 1 ? plain(net, weights)
       : guidedModel(conditional, labelTensor, net.numClasses, guidance);
     const onStep = opts.onStep;
     const common = { clip: opts.clip ?? true, prediction: opts.prediction ?? 'eps', steps: opts.steps, onStep: onStep && ((t: number, xt: Tensor, predX0: Tensor) => onStep(t, b, xt, predX0)) };

@@ -23,6 +23,7 @@ import { cli, scaleProblem, scriptLauncher } from '../cli.ts';
 import { exits } from '../exits.ts';
 import { readImagesToScore } from '../read-images.ts';
 import { loadDiffusionModel } from '../../pipeline/load.ts';
+import { autoguide } from '../../pipeline/pipeline.ts';
 import { progressWriter } from '../progress.ts';
 
 const { die, run, useBackend } = exits('eval');
@@ -73,13 +74,21 @@ const evaluate = async (argv: readonly string[], launcher: string): Promise<void
       wanted = rowLabels(net.numClasses, n / net.numClasses);
     }
     const eta = flags.eta ?? 0;
-    log(`eval: sampling ${n} images from ${ckPath} (${model.ema ? 'EMA' : 'raw'} weights): ${steps} ${sampler} steps${wanted ? `, guidance ${guidance}` : ''}, seed ${seed}`);
+    const guide = (() => {
+      try {
+        return autoguide(model, flags.autoguidance, wanted ? guidance : 1);
+      } catch (e) {
+        return die(`--autoguidance: ${(e as Error).message.replace(/^sample: /, '')}`);
+      }
+    })();
+    const guided = `${wanted ? `, guidance ${guidance}` : ''}${guide ? `, autoguidance ${guide.scale}` : ''}`;
+    log(`eval: sampling ${n} images from ${ckPath} (${model.ema ? 'EMA' : 'raw'} weights): ${steps} ${sampler} steps${guided}, seed ${seed}`);
     const progress = progressWriter();
     const started = performance.now();
     const batches = Math.ceil(n / batch);
     let done = 0;
     images = drawImages(net, model.weights, schedule, size, makeKey(seed), {
-      n, batch, sampler, steps, eta, clip: !flags['no-clip'], prediction: model.objective, labels: wanted, guidance,
+      n, batch, sampler, steps, eta, clip: !flags['no-clip'], prediction: model.objective, labels: wanted, guidance, guide,
       onStep: () => {
         done++;
         if (done % 5 === 0) {
@@ -92,7 +101,7 @@ const evaluate = async (argv: readonly string[], launcher: string): Promise<void
     const seconds = (performance.now() - started) / 1000;
     sampling = {
       checkpoint: ckPath, weights: model.ema ? 'ema' : 'raw', sampler, steps, ...(sampler === 'ddim' ? { eta } : {}),
-      ...(wanted ? { guidance } : {}), seed, samplingSeconds: +seconds.toFixed(1),
+      ...(wanted ? { guidance } : {}), ...(guide ? { autoguidance: guide.scale } : {}), seed, samplingSeconds: +seconds.toFixed(1),
     };
     const { out } = flags;
     if (out) {

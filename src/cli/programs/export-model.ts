@@ -10,10 +10,13 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { encodeSafetensors, type Tensors } from '../../io/safetensors.ts';
+import { encodeSafetensors } from '../../io/safetensors.ts';
 import { writeFileAtomic } from '../../io/files.ts';
 import { network } from '../../train/network.ts';
 import { entriesToSafetensors, loadCheckpoint } from '../../train/checkpoint.ts';
+import { loadDiffusionModel } from '../../pipeline/load.ts';
+import { attachGuide, type DiffusionModel, GUIDE_FILE, guideSafetensors } from '../../pipeline/model.ts';
+import { inDtype } from '../../train/guide-file.ts';
 import { exportModelCommand } from '../commands.ts';
 import { cli, scriptLauncher } from '../cli.ts';
 import { exits } from '../exits.ts';
@@ -26,8 +29,23 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
   const ck = await loadCheckpoint(from, (c) => network(c.network)).catch((e: Error) => die(e.message));
   const net = network(ck.config.network);
   const useEma = !flags['no-ema'] && ck.ema !== null;
-  const entries = entriesToSafetensors(net.stateDict(useEma ? (ck.ema as typeof ck.weights) : ck.weights));
-  const tensors: Tensors = Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, e.dtype === 'F32' && dtype === 'f16' ? { ...e, dtype: 'F16' } : e]));
+  const weights = useEma ? (ck.ema as typeof ck.weights) : ck.weights;
+  const tensors = inDtype(entriesToSafetensors(net.stateDict(weights)), dtype as 'f16' | 'f32');
+  // the guide: --guide's folder at --guide-scale, else the one the run froze (train --guide-at), if any
+  const guidePath = flags.guide;
+  if (guidePath === undefined && flags['guide-scale'] !== undefined) die('--guide-scale: goes with --guide (or a run that froze a guide)');
+  const self: DiffusionModel = {
+    net, weights, ema: useEma, schedule: ck.config.schedule, objective: ck.config.objective, size: ck.config.imageSize, training: ck.config,
+  };
+  const own = guidePath === undefined ? await loadDiffusionModel(from).catch(() => null) : null;
+  const guided = guidePath !== undefined
+    ? await loadDiffusionModel(guidePath, { noGuide: true }).then((g) => {
+      const scale = flags['guide-scale'] ?? die('--guide: give its scale with --guide-scale W');
+      const m = attachGuide(self, g, scale, guidePath);
+      return E.isLeft(m) ? die(m.left.message) : m.right;
+    }, (e: Error) => die(e.message))
+    : own?.guide ? { ...self, guide: own.guide } : self;
+  const guide = guided.guide;
   mkdirSync(out, { recursive: true });
   const write = async (file: string, bytes: Uint8Array | string) => {
     const r = await writeFileAtomic(join(out, file), typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes)();
@@ -35,6 +53,8 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
   };
   await write('model.safetensors', encodeSafetensors(tensors, { format: 'pt' }));
   await write('config.json', `${JSON.stringify({ ...ck.config, out: '.' }, null, 2)}\n`);
+  // the guide carries its own config; one without (bare weights) is described by the model's, whose diffusion it shares
+  if (guide) await write(GUIDE_FILE, guideSafetensors(guide.net, guide.weights, { ...(guide.training ?? { ...ck.config, network: guide.net.config }), out: '.' }, guide.scale, dtype as 'f16' | 'f32'));
   const evalPath = flags.eval;
   const figures = evalPath ? JSON.parse(readFileSync(evalPath, 'utf8')) as Record<string, unknown> : null;
   // a warm restart (train --init-from): the run it started from, one level back, for the card's totals
@@ -51,6 +71,9 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
     '',
     `- \`model.safetensors\`: the ${useEma ? 'EMA' : 'raw'} weights in ${dtype === 'f16' ? 'float16' : 'float32'}, PyTorch state-dict names: \`model.load_state_dict(safetensors.torch.load_file(path), strict=True)\` takes them.`,
     '- `config.json`: the training config (network, schedule, objective); sample.ts and eval.ts read it beside the weights.',
+    ...(guide ? [
+      `- \`${GUIDE_FILE}\`: a weaker model of the same data${guidePath ? ` (\`${guidePath}\`)` : ' (the run\'s EMA weights frozen part-way)'}, for autoguidance (Karras et al. 2024): sampling uses guide + w·(model − guide) with w = ${guide.scale} by default; \`--autoguidance 1\` samples the model alone. Its training config is in its metadata.`,
+    ] : []),
     '',
     '## Training',
     '',
@@ -69,8 +92,9 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
     '',
   ];
   if (figures) {
-    const f = figures as { command: string; n: number; fd: number; floor: { fd: number; confident: number }; fdOverFloor: number; confident: number; coverage: number; accuracy?: number; sampler?: string; steps?: number; guidance?: number; perClass?: { label: number; accuracy: number }[] };
-    lines.push('## Sample quality', '', `Measured by \`${f.command}\`${f.sampler ? ` (${f.steps} ${f.sampler} steps${f.guidance !== undefined ? `, guidance ${f.guidance}` : ''})` : ''} on ${f.n.toLocaleString('en-US')} samples:`, '',
+    const f = figures as { command: string; n: number; fd: number; floor: { fd: number; confident: number }; fdOverFloor: number; confident: number; coverage: number; accuracy?: number; sampler?: string; steps?: number; guidance?: number; autoguidance?: number; perClass?: { label: number; accuracy: number }[] };
+    const how = [`${f.steps} ${f.sampler} steps`, ...(f.guidance !== undefined ? [`guidance ${f.guidance}`] : []), ...(f.autoguidance !== undefined ? [`autoguidance ${f.autoguidance}`] : [])].join(', ');
+    lines.push('## Sample quality', '', `Measured by \`${f.command}\`${f.sampler ? ` (${how})` : ''} on ${f.n.toLocaleString('en-US')} samples:`, '',
       '| MNIST-FD | real-data floor | FD / floor | confident (p ≥ 0.9) | real data confident | coverage |' + (f.accuracy !== undefined ? ' class accuracy |' : ''),
       '|---:|---:|---:|---:|---:|---:|' + (f.accuracy !== undefined ? '---:|' : ''),
       `| ${f.fd.toFixed(2)} | ${f.floor.fd.toFixed(2)} | ${f.fdOverFloor}× | ${(100 * f.confident).toFixed(1)} % | ${(100 * f.floor.confident).toFixed(1)} % | ${f.coverage.toFixed(3)} |` + (f.accuracy !== undefined ? ` ${(100 * f.accuracy).toFixed(1)} % |` : ''),
@@ -80,7 +104,7 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
     }
   }
   await write('MODEL_CARD.md', `${lines.join('\n').trimEnd()}\n`);
-  console.error(`export-model: wrote ${out}/model.safetensors (${useEma ? 'EMA' : 'raw'}, ${dtype}), config.json, MODEL_CARD.md`);
+  console.error(`export-model: wrote ${out}/model.safetensors (${useEma ? 'EMA' : 'raw'}, ${dtype}), config.json, ${guide ? `${GUIDE_FILE} (scale ${guide.scale}), ` : ''}MODEL_CARD.md`);
 };
 
 /** The `export-model` command: `diffusion-ts export-model …`, or `npx tsx scripts/export-model.ts …` from a checkout (the launcher its help shows). */

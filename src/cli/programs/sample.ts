@@ -17,7 +17,8 @@ import { encodePng, makeGrid, upscale } from '../../io/image.ts';
 import { writeFileAtomic } from '../../io/files.ts';
 import { type AnySamplerOptions, runSampler, samplerNamed } from '../../ddpm/samplers/index.ts';
 import { dispose, type Tensor, toFloat32 } from '../../tensor/tensor.ts';
-import { guidedModel } from '../../ddpm/guidance.ts';
+import { autoguidedModel, guidedModel } from '../../ddpm/guidance.ts';
+import { autoguide } from '../../pipeline/pipeline.ts';
 import { loadDiffusionModel, shippedModels } from '../../pipeline/load.ts';
 import { sampleCommand } from '../commands.ts';
 import { cli, scriptLauncher } from '../cli.ts';
@@ -41,7 +42,8 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const shipped = relative(process.cwd(), shippedModels[classArg !== undefined ? 'mnist-cond' : 'mnist']);
   const ckPath = flags.checkpoint ?? (existsSync(shipped) ? shipped : die(`no --checkpoint given, and the shipped model ${shipped} is not in this copy: pass --checkpoint (a run folder of scripts/train.ts)`));
   useBackend(flags.backend);
-  const { net, weights, schedule: schedCfg, size, objective } = await loadDiffusionModel(ckPath, { network: flags.network, noEma: flags['no-ema'] });
+  const loaded = await loadDiffusionModel(ckPath, { network: flags.network, noEma: flags['no-ema'] });
+  const { net, weights, schedule: schedCfg, size, objective } = loaded;
   const schedule = scheduleFromConfig(schedCfg);
   const steps = flags.steps ?? schedule.T;
   if (steps > schedule.T) die(`--steps: expected an integer in [1, ${schedule.T}] (T of this model), got "${steps}"`);
@@ -76,9 +78,19 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const ts = sampler.setTimesteps(schedule, steps, samplerOpts);
   const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
   const recorded = new Map<number, Float32Array>();
-  const model = labels
-    ? guidedModel((x, t, l) => net.apply(weights, x, t, { training: false, labels: l }).y, tensor(labels), net.numClasses, guidance)
-    : (x: Tensor, t: Tensor): Tensor => net.apply(weights, x, t, { training: false }).y;
+  const guide = (() => {
+    try {
+      return autoguide(loaded, flags.autoguidance, labels ? guidance : 1);
+    } catch (e) {
+      return die(`--autoguidance: ${(e as Error).message.replace(/^sample: /, '')}`);
+    }
+  })();
+  const labelTensor = labels && tensor(labels);
+  const plain = (n: typeof net, w: typeof weights) => (x: Tensor, t: Tensor): Tensor => n.apply(w, x, t, { training: false, ...(labelTensor ? { labels: labelTensor } : {}) }).y;
+  const model = guide ? autoguidedModel(plain(net, weights), plain(guide.net, guide.weights), guide.scale)
+    : labelTensor && guidance !== 1
+      ? guidedModel((x, t, l) => net.apply(weights, x, t, { training: false, labels: l }).y, labelTensor, net.numClasses, guidance)
+      : plain(net, weights);
   const progress = progressWriter();
   const what = `sampling ${n} (${samplerName})`;
   const sampling = performance.now();
@@ -116,7 +128,8 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const w = await writeFileAtomic(out, bytes)();
   if (E.isLeft(w)) die(w.left.message);
   const seconds = (performance.now() - started) / 1000;
-  console.error(`wrote ${out}: ${n} images, ${steps} ${samplerName} steps, seed ${seed}; ${seconds.toFixed(1)} s in all, ${samplingSec.toFixed(1)} s of sampling`);
+  const guided = guide ? `, autoguidance ${guide.scale}` : '';
+  console.error(`wrote ${out}: ${n} images, ${steps} ${samplerName} steps${guided}, seed ${seed}; ${seconds.toFixed(1)} s in all, ${samplingSec.toFixed(1)} s of sampling`);
 };
 
 /** The `sample` command: `diffusion-ts sample …`, or `npx tsx scripts/sample.ts …` from a checkout (the launcher its help shows). */

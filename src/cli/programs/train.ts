@@ -40,7 +40,7 @@ import { commandLabel } from '../exits.ts';
 const NAME = 'train';
 
 /** Fields a resumed run may not change: the loss sequence after resume must equal an uninterrupted run's. */
-const frozenOnResume: readonly (keyof TrainConfig)[] = ['initFrom', 'network', 'schedule', 'seed', 'batch', 'dataset', 'imageFolder', 'imageSize', 'lr', 'warmup', 'lrDecay', 'ema', 'objective', 'minSnr', 'condDrop'];
+const frozenOnResume: readonly (keyof TrainConfig)[] = ['initFrom', 'network', 'schedule', 'seed', 'batch', 'dataset', 'imageFolder', 'imageSize', 'lr', 'warmup', 'lrDecay', 'ema', 'objective', 'minSnr', 'condDrop', 'guideAt'];
 
 // ---- planning: flags, resume, backend, output folder, data --------------------------------------
 
@@ -58,8 +58,8 @@ const resumePlan = (argv: readonly string[], dir: string) => (ck: Checkpoint): E
   pipe(
     configFromArgs(withoutResume(argv), { ...ck.config, out: dir }),
     E.chainW(({ config }) => {
-      // a decaying rate is a function of the run's length: that length is frozen too
-      const frozen = ck.config.lrDecay === 'constant' ? frozenOnResume : [...frozenOnResume, 'steps' as const, 'epochs' as const];
+      // a decaying rate, and a guide frozen at a fraction of the run, are functions of the run's length: that length is frozen too
+      const frozen = ck.config.lrDecay === 'constant' && ck.config.guideAt === 0 ? frozenOnResume : [...frozenOnResume, 'steps' as const, 'epochs' as const];
       const changed = frozen.filter((k) => JSON.stringify(config[k]) !== JSON.stringify(ck.config[k]));
       return changed.length > 0
         ? E.left(new Error(`--resume continues the saved run exactly; these settings cannot change: ${changed.join(', ')}`))
@@ -131,6 +131,8 @@ interface Ready extends Plan {
   readonly setup: StepSetup;
   readonly start: TrainState;
   readonly totalSteps: number;
+  /** the step after which the EMA is frozen as the run's autoguidance guide (null: no guide) */
+  readonly guideStep: number | null;
   readonly keys: { readonly data: ReturnType<typeof makeKey>; readonly sample: ReturnType<typeof makeKey> };
 }
 
@@ -146,6 +148,7 @@ const prepare = ({ cfg, resumed, init }: Plan): TE.TaskEither<Error, Ready> => {
       const perEpoch = batchesPerEpoch(data.count, cfg.batch);
       if (perEpoch === 0) return E.left(new Error(`--batch ${cfg.batch} is larger than the dataset (${data.count} images)`));
       const totalSteps = cfg.steps ?? cfg.epochs * perEpoch;
+      const guideStep = cfg.guideAt > 0 ? Math.max(1, Math.round(cfg.guideAt * totalSteps)) : null;
       if (resumed) {
         const k = keyFromJSON(resumed.state.key);
         if (E.isLeft(k) || JSON.stringify(keyToJSON(k.right)) !== JSON.stringify(keyToJSON(root))) return E.left(new Error('the checkpoint was made with another seed'));
@@ -164,7 +167,10 @@ const prepare = ({ cfg, resumed, init }: Plan): TE.TaskEither<Error, Ready> => {
         imageSize: cfg.imageSize, keys: { train: trainKey, labels: labelKey },
         lr: { lr: cfg.lr, warmup: cfg.warmup, decay: cfg.lrDecay, minRatio: 0.05, total: totalSteps },
       };
-      return E.right({ cfg, resumed, init, net, data, about: describeData(cfg, ds), setup, start, totalSteps, keys: { data: dataKey, sample: sampleKey } });
+      if (resumed && guideStep !== null && resumed.state.step >= guideStep && !resumed.guide) {
+        return E.left(new Error(`the checkpoint is past step ${guideStep}, where the run froze its guide, but has no guide.safetensors`));
+      }
+      return E.right({ cfg, resumed, init, net, data, about: describeData(cfg, ds), setup, start, totalSteps, guideStep, keys: { data: dataKey, sample: sampleKey } });
     }),
   );
 };
@@ -234,15 +240,18 @@ const execute = (stopRequested: () => boolean, launcher: string) => async (r: Re
   let elapsedSec = r.resumed?.state.elapsedSec ?? 0;
   const rootKey = keyToJSON(makeKey(cfg.seed));
 
+  // the run's autoguidance guide: the EMA weights frozen at guideStep (kept in every later checkpoint)
+  let guide: Weights | null = r.resumed?.guide ?? null;
   const checkpoint = (s: TrainState) => saveCheckpoint(cfg.out, net, {
     config: cfg, weights: s.weights, ema: s.ema, moments: { m: s.optState.m, v: s.optState.v },
-    state: { step: s.step, optimizerStep: s.optState.step, key: rootKey, elapsedSec, losses },
+    state: { step: s.step, optimizerStep: s.optState.step, key: rootKey, elapsedSec, losses }, guide,
   });
   const sampleGrid = async (s: TrainState, file: string): Promise<void> => {
     if (cfg.sampleCount === 0) return;
     const conditional = net.numClasses > 0;
     const images = drawImages(net, s.ema ?? s.weights, r.setup.schedule, cfg.imageSize, r.keys.sample, {
       n: cfg.sampleCount, sampler: cfg.sampler, steps: cfg.sampleSteps, clip: true, prediction: cfg.objective,
+      ...(guide && !conditional ? { guide: { net, weights: guide, scale: cfg.guideScale } } : {}),
       // a class-conditional net draws rows of digits 0, 1, 2, … with guidance scale 3
       ...(conditional ? { labels: Float32Array.from({ length: cfg.sampleCount }, (_, i) => Math.floor(i / 8) % net.numClasses), guidance: 3 } : {}),
     });
@@ -251,6 +260,12 @@ const execute = (stopRequested: () => boolean, launcher: string) => async (r: Re
   };
 
   const observers = [
+    ({ state }: StepEvent) => {
+      if (state.step === r.guideStep) {
+        guide = copyWeights(state.ema ?? state.weights);
+        progress.log(`step ${state.step}: froze the ${state.ema ? 'EMA ' : ''}weights as the run's autoguidance guide (scale ${cfg.guideScale})`);
+      }
+    },
     ({ state, loss, epoch }: StepEvent) => {
       losses.push(loss);
       smooth = smoother(loss);

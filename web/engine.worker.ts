@@ -44,9 +44,9 @@ const handlers: { [K in RequestKind]: Handler<K> } = {
     chosen = { name, b: await backendFor(name, capsNow()) };
     return { name, ms: performance.now() - start };
   },
-  loadModel: async ({ safetensors, config, what }) => {
+  loadModel: async ({ safetensors, config, guide, what }) => {
     const { name, b } = await backendNow();
-    return loadModel(config === undefined ? { safetensors } : { safetensors, config }, what, name, b);
+    return loadModel({ safetensors, ...(config === undefined ? {} : { config }), ...(guide === undefined ? {} : { guide }) }, what, name, b);
   },
   compareBackends: ({ batch, repeats }) => compareBackends(capsNow(), batch, repeats),
   sample: async (req) => {

@@ -122,10 +122,13 @@ const compare = async (): Promise<void> => {
 
 const loadModel = async (picked: PickedModel): Promise<void> => {
   say('model-info', `loading ${picked.what}…`);
-  const info = await engine.call('loadModel', { safetensors: picked.safetensors, ...(picked.config === undefined ? {} : { config: picked.config }), what: picked.what }, [picked.safetensors.buffer as ArrayBuffer]);
+  const { safetensors, config, guide, what } = picked;
+  const info = await engine.call('loadModel', { safetensors, ...(config === undefined ? {} : { config }), ...(guide === undefined ? {} : { guide }), what },
+    [safetensors.buffer as ArrayBuffer, ...(guide ? [guide.buffer as ArrayBuffer] : [])]);
   hook.model = info;
   say('model-info', `${info.what}: ${info.params.toLocaleString('en-US')} parameters, ${info.imageSize}×${info.imageSize}, T = ${info.T}, predicts ${info.objective}` +
-    `${info.numClasses > 0 ? `, ${info.numClasses} classes (classifier-free guidance)` : ', unconditional'}${info.preset ? `, preset ${info.preset}` : ''}`);
+    `${info.numClasses > 0 ? `, ${info.numClasses} classes (classifier-free guidance)` : ', unconditional'}${info.preset ? `, preset ${info.preset}` : ''}` +
+    `${info.guideScale !== null ? `; with a guide, sampled with autoguidance w = ${info.guideScale}` : ''}`);
   document.body.classList.toggle('conditional', info.numClasses > 0);
   const digit = $<HTMLSelectElement>('digit');
   digit.replaceChildren(...Array.from({ length: info.numClasses }, (_, c) => new Option(String(c), String(c))));

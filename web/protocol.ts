@@ -41,6 +41,8 @@ export interface ModelInfo {
   readonly T: number;
   readonly objective: string;
   readonly preset: string | null;
+  /** the autoguidance scale the model recommends, when it came with a guide (guide.safetensors) */
+  readonly guideScale: number | null;
 }
 
 /** One backend's speed on the loaded network: milliseconds per forward pass of `batch` images. */
@@ -101,7 +103,7 @@ export interface TrainStatus {
 export interface Requests {
   init: { args: Record<string, never>; result: Capabilities };
   useBackend: { args: { readonly name: PageBackend }; result: { readonly name: PageBackend; readonly ms: number } };
-  loadModel: { args: { readonly safetensors: Uint8Array; readonly config?: string; readonly what: string }; result: ModelInfo };
+  loadModel: { args: { readonly safetensors: Uint8Array; readonly config?: string; readonly guide?: Uint8Array; readonly what: string }; result: ModelInfo };
   compareBackends: { args: { readonly batch: number; readonly repeats: number }; result: readonly BackendTiming[] };
   sample: { args: SampleRequest; result: SampleResult };
   trainStart: { args: TrainRequest; result: TrainStatus };

@@ -5,7 +5,7 @@
  * Netlify- or Cloudflare-style hosts for the cross-origin isolation the fast backend needs. The
  * bundle sizes (raw and gzipped) go to build.json in the folder.
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -57,7 +57,9 @@ export const buildWeb = async (outDir = defaultOutDir, opts: { readonly minify?:
   for (const f of ['index.html', 'style.css']) copyFileSync(join(root, 'web', f), join(outDir, f));
   for (const m of models) {
     mkdirSync(join(outDir, 'models', m), { recursive: true });
-    for (const f of ['model.safetensors', 'config.json']) copyFileSync(join(root, 'assets', m, f), join(outDir, 'models', m, f));
+    for (const f of ['model.safetensors', 'config.json', 'guide.safetensors']) {
+      if (f !== 'guide.safetensors' || existsSync(join(root, 'assets', m, f))) copyFileSync(join(root, 'assets', m, f), join(outDir, 'models', m, f));
+    }
   }
   mkdirSync(join(outDir, 'data'), { recursive: true });
   for (const f of mnistFiles) {

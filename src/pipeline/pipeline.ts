@@ -9,7 +9,7 @@ import { key as makeKey } from '../tensor/random.ts';
 import { scheduleFromConfig, type Schedule } from '../ddpm/schedule.ts';
 import type { Network, Weights } from '../train/network.ts';
 import { type Autoguide, drawImages, samplerNames, type SamplerName } from '../train/generate.ts';
-import { decodeModelFiles, modelConfig, type DiffusionModel, type ModelConfig, type ModelFiles } from './model.ts';
+import { decodeModelFiles, modelConfig, type DiffusionModel, type ModelConfig, type ModelFiles, type ModelGuide } from './model.ts';
 
 export interface SampleOptions {
   /** how many images */
@@ -57,6 +57,8 @@ export interface Pipeline {
   readonly weights: Weights;
   readonly config: ModelConfig;
   readonly schedule: Schedule;
+  /** the weaker model the pipeline autoguides with by default, when the model came with one */
+  readonly guide?: ModelGuide;
   /** Draws images; throws RangeError on options that do not fit the model. */
   sample(opts: SampleOptions): Samples;
 }
@@ -109,7 +111,7 @@ export const pipelineFromModel = (model: DiffusionModel): Pipeline => {
   const { net, weights, size, objective } = model;
   const schedule = scheduleFromConfig(model.schedule);
   return {
-    net, weights, schedule, config: modelConfig(model),
+    net, weights, schedule, config: modelConfig(model), ...(model.guide ? { guide: model.guide } : {}),
     sample: (opts) => {
       const d = drawOptions(model, schedule, opts);
       const images = drawImages(net, weights, schedule, size, makeKey(opts.seed ?? 0), { ...d, prediction: objective });

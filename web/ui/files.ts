@@ -7,6 +7,8 @@
 export interface PickedModel {
   readonly safetensors: Uint8Array;
   readonly config?: string;
+  /** guide.safetensors beside the weights: a weaker model for autoguidance */
+  readonly guide?: Uint8Array;
   /** what the page calls it: the file names */
   readonly what: string;
 }
@@ -15,7 +17,8 @@ const bytesOf = async (f: File): Promise<Uint8Array> => new Uint8Array(await f.a
 
 /** The model in a set of files, or an Error saying what is missing. */
 export const modelFromFiles = async (files: readonly File[]): Promise<PickedModel> => {
-  const weights = files.filter((f) => f.name.toLowerCase().endsWith('.safetensors'));
+  const guide = files.find((f) => f.name === 'guide.safetensors');
+  const weights = files.filter((f) => f.name.toLowerCase().endsWith('.safetensors') && f !== guide);
   const configs = files.filter((f) => f.name.toLowerCase().endsWith('.json') && f.name !== 'state.json' && f.name !== 'latest.json');
   if (weights.length === 0) throw new Error(`no .safetensors among ${files.map((f) => f.name).join(', ') || 'the files'}: pick a model.safetensors or ema.safetensors (with its config.json), or a file the page downloaded`);
   const chosen = weights.find((f) => f.name === 'ema.safetensors') ?? weights.find((f) => f.name === 'model.safetensors') ?? weights[0];
@@ -23,8 +26,8 @@ export const modelFromFiles = async (files: readonly File[]): Promise<PickedMode
     throw new Error(`${weights.length} weights files (${weights.map((f) => f.name).join(', ')}): pick one, with its config.json`);
   }
   const config = configs.find((f) => f.name === 'config.json') ?? configs[0];
-  const what = config ? `${chosen.name} + ${config.name}` : chosen.name;
-  return { safetensors: await bytesOf(chosen), ...(config ? { config: await config.text() } : {}), what };
+  const what = [chosen.name, ...(config ? [config.name] : []), ...(guide ? [guide.name] : [])].join(' + ');
+  return { safetensors: await bytesOf(chosen), ...(config ? { config: await config.text() } : {}), ...(guide ? { guide: await bytesOf(guide) } : {}), what };
 };
 
 /** A shipped model from the page's own server (build:web copies them into models/). */
@@ -35,7 +38,10 @@ export const shippedModel = async (folder: string): Promise<PickedModel> => {
     return res;
   };
   const [w, c] = await Promise.all([get('model.safetensors'), get('config.json')]);
-  return { safetensors: new Uint8Array(await w.arrayBuffer()), config: await c.text(), what: `${folder} (shipped)` };
+  // a guide for autoguidance, when the model ships one (build:web copies it beside the weights)
+  const g = await fetch(`models/${folder}/guide.safetensors`);
+  const guide = g.ok ? { guide: new Uint8Array(await g.arrayBuffer()) } : {};
+  return { safetensors: new Uint8Array(await w.arrayBuffer()), config: await c.text(), ...guide, what: `${folder} (shipped)` };
 };
 
 /** Offers bytes as a file download. */

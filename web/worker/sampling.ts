@@ -32,7 +32,7 @@ export const backendFor = async (name: PageBackend, caps: Capabilities): Promise
 };
 
 interface Loaded {
-  readonly files: { readonly safetensors: Uint8Array; readonly config?: string };
+  readonly files: { readonly safetensors: Uint8Array; readonly config?: string; readonly guide?: Uint8Array };
   readonly what: string;
   readonly pipelines: Map<PageBackend, Pipeline>;
 }
@@ -55,12 +55,12 @@ const paramCount = (p: Pipeline): number => treeTensors(p.weights.params).reduce
 /** Loads a model (checking it on `name`'s backend) and frees the previous one's weights on every backend. */
 export const loadModel = (files: Loaded['files'], what: string, name: PageBackend, b: Backend): ModelInfo => {
   const p = withBackend(b, () => pipelineFromFiles(files, what));
-  for (const old of model?.pipelines.values() ?? []) disposeTree(old.weights);
+  for (const old of model?.pipelines.values() ?? []) disposeTree([old.weights, old.guide?.weights]);
   model = { files, what, pipelines: new Map([[name, p]]) };
   const c = p.config;
   return {
     what, params: paramCount(p), imageSize: c.imageSize, channels: p.net.channels, numClasses: p.net.numClasses,
-    T: p.schedule.T, objective: c.objective, preset: c.training?.preset ?? null,
+    T: p.schedule.T, objective: c.objective, preset: c.training?.preset ?? null, guideScale: c.guideScale ?? null,
   };
 };
 

@@ -11,6 +11,8 @@ export interface QualityRecipe {
   /** how the run is sampled for scoring */
   readonly sampler: 'ddpm' | 'ddim' | 'dpmpp2m';
   readonly sampleSteps: number;
+  /** the autoguidance scale to score with (a run with a guide: its own scale when absent) */
+  readonly autoguidance?: number;
 }
 
 /** A recipe of the search: a U-Net with levels [1, 2, 2] (attention at 7×7) and the default's schedule and optimiser. */
@@ -39,8 +41,14 @@ export const qualityRecipes: readonly QualityRecipe[] = [
   searched('w24-snr', 'w24 with min-SNR-5 loss weighting', 24, 'eps', 5),
   searched('w24-v-snr', 'w24 predicting v, with min-SNR-5 loss weighting', 24, 'v', 5),
   {
+    name: 'quick-noguide',
+    description: 'the default preset of sessions 5–7, before autoguidance: the small U-Net (= w24) predicting v, sampled alone',
+    train: ['--preset', 'quick', '--guide-at', '0'],
+    sampler: 'ddpm', sampleSteps: 100,
+  },
+  {
     name: 'quick',
-    description: 'the default preset (src/train/config.ts): the small U-Net (= w24) predicting v, 2,500 steps by default',
+    description: 'the default preset (src/train/config.ts): quick-noguide, sampled with autoguidance by its own EMA weights frozen at two thirds of the run (w = 3), 3,000 steps by default',
     train: ['--preset', 'quick'],
     sampler: 'ddpm', sampleSteps: 100,
   },
@@ -54,6 +62,8 @@ export interface QualityPoint {
   readonly trainMinutes: number;
   readonly sampler: string;
   readonly sampleSteps: number;
+  /** the autoguidance scale the samples were drawn with (absent: none) */
+  readonly autoguidance?: number;
   readonly samplingSeconds: number;
   readonly n: number;
   readonly fd: number;
@@ -145,7 +155,7 @@ ${legend}
   const table = (rows: readonly QualityPoint[]) => [
     '| recipe | steps | images | trained (min) | sampler | n | fd | floor | fd / floor | confident | coverage |',
     '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((p) => `| ${p.recipe}${p.note ? ' ¹' : ''} | ${p.steps} | ${p.images.toLocaleString('en-US')} | ${p.trainMinutes.toFixed(1)} | ${p.sampler} ${p.sampleSteps} | ${p.n} | ${p.fd.toFixed(2)} | ${p.floorFd.toFixed(2)} | ${p.fdOverFloor.toFixed(2)}× | ${pct(p.confident)} | ${p.coverage.toFixed(3)} |`),
+    ...rows.map((p) => `| ${p.recipe}${p.note ? ' ¹' : ''} | ${p.steps} | ${p.images.toLocaleString('en-US')} | ${p.trainMinutes.toFixed(1)} | ${p.sampler} ${p.sampleSteps}${p.autoguidance !== undefined ? `, autoguidance ${p.autoguidance}` : ''} | ${p.n} | ${p.fd.toFixed(2)} | ${p.floorFd.toFixed(2)} | ${p.fdOverFloor.toFixed(2)}× | ${pct(p.confident)} | ${p.coverage.toFixed(3)} |`),
     '',
     ...rows.filter((p) => p.note).map((p) => `¹ ${p.recipe}, ${p.budgetMinutes} minutes: ${p.note}`),
     ...(rows.some((p) => p.note) ? [''] : []),

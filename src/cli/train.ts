@@ -32,7 +32,7 @@ export const networkName = (net: NetworkConfig): string => {
 };
 
 /** A field's value as the help shows it. */
-const shown = (v: unknown): string => (v === null ? 'none' : String(v));
+const shown = (v: unknown): string => (v === null ? 'none' : typeof v === 'number' && !Number.isInteger(v) ? String(+v.toPrecision(4)) : String(v));
 
 /** A flag that sets a top-level config field, its help default the default preset's value. */
 const field = <const F extends Flag & { readonly field: keyof TrainConfig }>(f: F) =>

@@ -99,10 +99,13 @@ describe('loadPipeline', () => {
     expect(() => byName.sample({ n: 2, classLabels: [1] })).toThrow(/1 classLabels for n = 2/);
   });
 
-  it('the shipped unconditional model loads by name and draws finite images', async () => {
+  it('the shipped unconditional model loads by name, with its guide, and draws finite images', async () => {
     expect(existsSync(shippedModels.mnist)).toBe(true);
     const p = await loadPipeline('mnist');
     expect(p.net.numClasses).toBe(0);
+    // it ships a guide (guide.safetensors) and samples with autoguidance by default
+    expect(p.guide?.net.config).toEqual(p.net.config);
+    expect(p.config.guideScale).toBeGreaterThan(1);
     const s = p.sample({ n: 2, steps: 3 });
     expect(s.shape).toEqual([2, 1, 28, 28]);
     expect(s.images.every(Number.isFinite)).toBe(true);

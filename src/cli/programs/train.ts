@@ -9,7 +9,7 @@
  * and the starting state → fold the training step, with metrics, progress, checkpoints and grids as
  * observers. Every user mistake on the way is a `Left` and ends as one line on stderr, status 2.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
@@ -36,6 +36,7 @@ import { drawImages } from '../../train/generate.ts';
 import { type Progress, progressWriter, renderProgress } from '../progress.ts';
 import { cli, scriptLauncher } from '../cli.ts';
 import { commandLabel } from '../exits.ts';
+import { clock, truncateMetrics } from '../train-metrics.ts';
 
 const NAME = 'train';
 
@@ -179,13 +180,6 @@ const prepare = ({ cfg, resumed, init }: Plan): TE.TaskEither<Error, Ready> => {
 
 const paramCount = (w: Weights): string => treeTensors(w.params).reduce((s, t) => s + t.size, 0).toLocaleString('en-US');
 
-/** Drops metric lines past `step` (a resume from an earlier checkpoint rewrites them). */
-const truncateMetrics = (path: string, step: number): void => {
-  if (!existsSync(path)) return;
-  const kept = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '' && (JSON.parse(l) as { step: number }).step <= step);
-  writeFileSync(path, kept.map((l) => `${l}\n`).join(''));
-};
-
 const writeAtomic = async (path: string, bytes: Uint8Array | string): Promise<void> => {
   const r = await writeFileAtomic(path, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes)();
   if (E.isLeft(r)) throw r.left;
@@ -203,23 +197,6 @@ const writeLossPictures = async (dir: string, losses: readonly number[], preset:
       { points: smooth.map((l, i) => [i + 1, l] as const), colour: '#0b3d91', width: 2, label: 'smoothed (as in the log)' },
     ],
   }));
-};
-
-/** Images per second over windows of ~2 s, and the run's elapsed training time across resumes. */
-const clock = (startElapsed: number) => {
-  const start = performance.now();
-  let [windowStart, windowImages, rate] = [start, 0, 0];
-  return {
-    tick: (images: number): { rate: number; elapsedSec: number } => {
-      windowImages += images;
-      const now = performance.now();
-      if (now - windowStart > 2000 || rate === 0) {
-        rate = windowImages / ((now - windowStart) / 1000);
-        [windowStart, windowImages] = [now, 0];
-      }
-      return { rate, elapsedSec: startElapsed + (now - start) / 1000 };
-    },
-  };
 };
 
 const execute = (stopRequested: () => boolean, launcher: string) => async (r: Ready): Promise<E.Either<Error, string>> => {

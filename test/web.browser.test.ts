@@ -113,7 +113,10 @@ describe('the browser page in Chromium', () => {
     const opts = { n: 8, sampler: 'ddim', steps: 10, seed: 7 } as const;
     const tab = await sampleInPage(p.page, opts);
     expect(tab.backend).toBe('fast');
-    const node = pipelineFromFiles({ safetensors: new Uint8Array(readFileSync(join(shipped, 'model.safetensors'))), config: readFileSync(join(shipped, 'config.json'), 'utf8') })
+    // the shipped model comes with its autoguidance guide; the page fetches it and samples with it, as Node does
+    expect(await p.page.evaluate(() => window.__diffusion.model?.guideScale)).toBe(2.5);
+    const read = (f: string) => new Uint8Array(readFileSync(join(shipped, f)));
+    const node = pipelineFromFiles({ safetensors: read('model.safetensors'), config: readFileSync(join(shipped, 'config.json'), 'utf8'), guide: read('guide.safetensors') })
       .sample({ ...opts, batch: opts.n } satisfies SampleOptions).images;
     expect(maxAbsDiff(tab.images, node, 'shipped model, fast, tab vs Node')).toBeLessThanOrEqual(1e-4);
     const out = join(mkdtempSync(join(tmpdir(), 'web-')), 'x.npy');

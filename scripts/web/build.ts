@@ -57,9 +57,9 @@ export const buildWeb = async (outDir = defaultOutDir, opts: { readonly minify?:
   for (const f of ['index.html', 'style.css']) copyFileSync(join(root, 'web', f), join(outDir, f));
   for (const m of models) {
     mkdirSync(join(outDir, 'models', m), { recursive: true });
-    for (const f of ['model.safetensors', 'config.json', 'guide.safetensors']) {
-      if (f !== 'guide.safetensors' || existsSync(join(root, 'assets', m, f))) copyFileSync(join(root, 'assets', m, f), join(outDir, 'models', m, f));
-    }
+    // a model's autoguidance guide goes with it when it has one
+    const files = ['model.safetensors', 'config.json', ...(existsSync(join(root, 'assets', m, 'guide.safetensors')) ? ['guide.safetensors'] : [])];
+    for (const f of files) copyFileSync(join(root, 'assets', m, f), join(outDir, 'models', m, f));
   }
   mkdirSync(join(outDir, 'data'), { recursive: true });
   for (const f of mnistFiles) {

@@ -12,8 +12,8 @@ import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { namedNetworks, network } from '../train/network.ts';
-import { loadCheckpoint, resolveCheckpointDir } from '../train/checkpoint.ts';
-import { attachGuideFile, configInMetadata, decodeModelFiles, type DiffusionModel, GUIDE_FILE, type ModelFiles } from './model.ts';
+import { loadCheckpoint } from '../train/checkpoint.ts';
+import { configInMetadata, decodeModelFiles, type DiffusionModel, GUIDE_FILE, type ModelFiles } from './model.ts';
 import { pipelineFromFiles, pipelineFromModel, type Pipeline } from './pipeline.ts';
 
 const asset = (rel: string): string => fileURLToPath(new URL(`../../assets/${rel}`, import.meta.url));
@@ -38,7 +38,6 @@ export interface LoadOptions {
   /** leave out the guide.safetensors of a model or checkpoint folder (autoguidance) */
   readonly noGuide?: boolean;
 }
-
 
 const fromWeightsFile = (path: string, netName: string | undefined, noGuide = false): DiffusionModel => {
   const cfgPath = join(dirname(path), 'config.json');
@@ -76,17 +75,14 @@ export const loadDiffusionModel = async (path: string, opts: LoadOptions = {}): 
   if (!isCheckpoint && (await isFile(join(path, 'model.safetensors')))) return fromWeightsFile(join(path, 'model.safetensors'), opts.network, opts.noGuide);
   const ck = await loadCheckpoint(path, (c) => network(c.network));
   const useEma = !opts.noEma && ck.ema !== null;
-  const model: DiffusionModel = {
-    net: network(ck.config.network), weights: useEma ? (ck.ema as NonNullable<typeof ck.ema>) : ck.weights,
+  const net = network(ck.config.network);
+  // a run that froze a guide (train --guide-at) keeps it, the same network, in each checkpoint after that step
+  const guide = !opts.noGuide && ck.guide ? { guide: { net, weights: ck.guide, scale: ck.config.guideScale, training: ck.config } } : {};
+  return {
+    net, weights: useEma ? (ck.ema as NonNullable<typeof ck.ema>) : ck.weights,
     schedule: ck.config.schedule, size: ck.config.imageSize, objective: ck.config.objective, ema: useEma,
-    dataset: ck.config.dataset, training: ck.config,
+    dataset: ck.config.dataset, training: ck.config, ...guide,
   };
-  // a run that froze a guide (train --guide-at) keeps it in each checkpoint after that step
-  const guidePath = join(await resolveCheckpointDir(path), GUIDE_FILE);
-  if (opts.noGuide || !(await isFile(guidePath))) return model;
-  const guided = attachGuideFile(model, new Uint8Array(readFileSync(guidePath)), guidePath);
-  if (E.isLeft(guided)) throw guided.left;
-  return guided.right;
 };
 
 /** The weights path of a shipped model, or an Error that says what to do when this copy lacks it. */

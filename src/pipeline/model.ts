@@ -150,7 +150,7 @@ export const attachGuide = (model: DiffusionModel, guide: DiffusionModel, scale:
 };
 
 /** The guide a `guide.safetensors` holds, attached to `model` at the scale in its metadata. */
-export const attachGuideFile = (model: DiffusionModel, bytes: Uint8Array, what: string): E.Either<Error, DiffusionModel> => {
+const attachGuideFile = (model: DiffusionModel, bytes: Uint8Array, what: string): E.Either<Error, DiffusionModel> => {
   const h = decodeSafetensorsHeader(bytes);
   const scaleText = E.isRight(h) ? h.right.metadata.get(GUIDE_SCALE_METADATA_KEY) : undefined;
   if (E.isRight(h) && scaleText === undefined) return E.left(new Error(`${what}: no "${GUIDE_SCALE_METADATA_KEY}" in its metadata: not a guide file (write one with guideSafetensors)`));

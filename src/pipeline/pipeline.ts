@@ -76,17 +76,19 @@ const labelsFor = (net: Network, n: number, given: SampleOptions['classLabels'])
   return Float32Array.from(labels);
 };
 
-/** The guide and scale to draw with (undefined: none), from the option and the model's own guide. */
-export const autoguide = (model: DiffusionModel, scale: number | undefined, classifierFree = 1): Autoguide | undefined => {
-  if (scale !== undefined && !(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`sample: autoguidance must be a finite number ≥ 0, got ${scale}`);
+/**
+ * The guide and scale to draw with (undefined: none) from the asked scale and the model's own
+ * guide, or why they do not go together (the CLIs name the flag, `sample` the function).
+ */
+export const autoguide = (model: DiffusionModel, scale: number | undefined, classifierFree = 1): E.Either<string, Autoguide | undefined> => {
+  if (scale !== undefined && !(Number.isFinite(scale) && scale >= 0)) return E.left(`autoguidance must be a finite number ≥ 0, got ${scale}`);
   const { guide } = model;
   if (guide === undefined) {
-    if (scale !== undefined && scale !== 1) throw new RangeError('sample: autoguidance needs a guide, and this model has none (guide.safetensors)');
-    return undefined;
+    return scale !== undefined && scale !== 1 ? E.left('autoguidance needs a guide, and this model has none (guide.safetensors)') : E.right(undefined);
   }
   const w = scale ?? (classifierFree !== 1 ? 1 : guide.scale);
-  if (w !== 1 && classifierFree !== 1) throw new RangeError('sample: classifier-free guidance and autoguidance together: use one (set the other to 1)');
-  return w === 1 ? undefined : { net: guide.net, weights: guide.weights, scale: w };
+  if (w !== 1 && classifierFree !== 1) return E.left('classifier-free guidance and autoguidance together: use one (set the other to 1)');
+  return E.right(w === 1 ? undefined : { net: guide.net, weights: guide.weights, scale: w });
 };
 
 /** Settles the defaults and checks the options against the model before any work is done. */
@@ -103,7 +105,8 @@ const drawOptions = (model: DiffusionModel, schedule: Schedule, opts: SampleOpti
   // the null class drawn alone is the unconditional model: guidance would only double the work
   const guidance = opts.classLabels === undefined ? 1 : opts.guidance ?? 3;
   const guide = autoguide(model, opts.autoguidance, guidance);
-  return { n, sampler, steps, labels, guidance, guide, eta: opts.eta, clip: opts.clip, batch: opts.batch, onStep: opts.onStep };
+  if (E.isLeft(guide)) throw new RangeError(`sample: ${guide.left}`);
+  return { n, sampler, steps, labels, guidance, guide: guide.right, eta: opts.eta, clip: opts.clip, batch: opts.batch, onStep: opts.onStep };
 };
 
 /** A pipeline around a loaded model. Sampling runs on the current backend (`setBackend`, default `fast`). */

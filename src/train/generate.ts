@@ -49,20 +49,34 @@ export interface DrawOptions {
 }
 
 /**
- * n images [n, C, size, size] from a network with any sampler, `batch` at a time. With w = 1 the
- * conditional prediction is the guided one exactly (see guidance.ts), so the network runs on the
- * plain batch instead of the doubled one.
+ * The denoiser a draw samples with: the network in eval mode; with labels and a classifier-free
+ * guidance w ≠ 1, both predictions from one pass on the doubled batch (with w = 1 the conditional
+ * prediction is the guided one exactly, see guidance.ts, so the plain batch is enough); with a
+ * guide whose scale is not 1, autoguidance, the labels (if any) going to both networks.
+ */
+export const denoiserFor = (net: Network, weights: Weights, o: { readonly labels?: Tensor; readonly guidance?: number; readonly guide?: Autoguide }): Denoiser => {
+  const { labels } = o;
+  const guidance = o.guidance ?? 1;
+  const plain = (n: Network, w: Weights): Denoiser => (x, t) => n.apply(w, x, t, { training: false, ...(labels ? { labels } : {}) }).y;
+  const guide = o.guide !== undefined && o.guide.scale !== 1 ? o.guide : undefined;
+  if (guide !== undefined) {
+    if (guide.net.numClasses !== net.numClasses) throw new Error(`drawImages: the guide network has ${guide.net.numClasses} classes, the model ${net.numClasses}`);
+    if (labels !== undefined && guidance !== 1) throw new RangeError('drawImages: classifier-free guidance and autoguidance together: use one (set guidance or the guide\'s scale to 1)');
+    return autoguidedModel(plain(net, weights), plain(guide.net, guide.weights), guide.scale);
+  }
+  if (labels === undefined || guidance === 1) return plain(net, weights);
+  return guidedModel((x, t, l) => net.apply(weights, x, t, { training: false, labels: l }).y, labels, net.numClasses, guidance);
+};
+
+/**
+ * n images [n, C, size, size] from a network with any sampler, `batch` at a time, with
+ * `denoiserFor`'s guidance.
  */
 export const drawImages = (net: Network, weights: Weights, schedule: Schedule, size: number, key: Key, opts: DrawOptions): Float32Array => {
   const { n } = opts;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`drawImages: n must be a positive integer, got ${n}`);
   if (opts.labels !== undefined && opts.labels.length !== n) throw new RangeError(`drawImages: ${opts.labels.length} labels for ${n} images`);
   if (opts.labels !== undefined && net.numClasses === 0) throw new Error('drawImages: labels given, but the network is not class-conditional');
-  const guide = opts.guide !== undefined && opts.guide.scale !== 1 ? opts.guide : undefined;
-  if (guide !== undefined) {
-    if (guide.net.numClasses !== net.numClasses) throw new Error(`drawImages: the guide network has ${guide.net.numClasses} classes, the model ${net.numClasses}`);
-    if (opts.labels !== undefined && (opts.guidance ?? 1) !== 1) throw new RangeError('drawImages: classifier-free guidance and autoguidance together: use one (set guidance or the guide\'s scale to 1)');
-  }
   const batch = Math.min(n, opts.batch ?? n);
   const batches = Math.ceil(n / batch);
   const per = net.channels * size * size;
@@ -71,12 +85,7 @@ export const drawImages = (net: Network, weights: Weights, schedule: Schedule, s
     const from = b * batch;
     const count = Math.min(batch, n - from);
     const labelTensor = opts.labels && tensor(opts.labels.subarray(from, from + count));
-    const conditional = (x: Tensor, t: Tensor, l: Tensor): Tensor => net.apply(weights, x, t, { training: false, labels: l }).y;
-    const guidance = opts.guidance ?? 1;
-    const plain = (n: Network, w: Weights): Denoiser => (x, t) => n.apply(w, x, t, { training: false, ...(labelTensor ? { labels: labelTensor } : {}) }).y;
-    const model: Denoiser = guide !== undefined ? autoguidedModel(plain(net, weights), plain(guide.net, guide.weights), guide.scale)
-      : labelTensor === undefined || guidance === 1 ? plain(net, weights)
-      : guidedModel(conditional, labelTensor, net.numClasses, guidance);
+    const model = denoiserFor(net, weights, { labels: labelTensor, guidance: opts.guidance, guide: opts.guide });
     const onStep = opts.onStep;
     const common = { clip: opts.clip ?? true, prediction: opts.prediction ?? 'eps', steps: opts.steps, onStep: onStep && ((t: number, xt: Tensor, predX0: Tensor) => onStep(t, b, xt, predX0)) };
     const shape = [count, net.channels, size, size];

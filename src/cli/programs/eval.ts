@@ -74,13 +74,7 @@ const evaluate = async (argv: readonly string[], launcher: string): Promise<void
       wanted = rowLabels(net.numClasses, n / net.numClasses);
     }
     const eta = flags.eta ?? 0;
-    const guide = (() => {
-      try {
-        return autoguide(model, flags.autoguidance, wanted ? guidance : 1);
-      } catch (e) {
-        return die(`--autoguidance: ${(e as Error).message.replace(/^sample: /, '')}`);
-      }
-    })();
+    const guide = E.getOrElseW((why: string) => die(`--autoguidance: ${why}`))(autoguide(model, flags.autoguidance, wanted ? guidance : 1));
     const guided = `${wanted ? `, guidance ${guidance}` : ''}${guide ? `, autoguidance ${guide.scale}` : ''}`;
     log(`eval: sampling ${n} images from ${ckPath} (${model.ema ? 'EMA' : 'raw'} weights): ${steps} ${sampler} steps${guided}, seed ${seed}`);
     const progress = progressWriter();

@@ -37,14 +37,13 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
   const self: DiffusionModel = {
     net, weights, ema: useEma, schedule: ck.config.schedule, objective: ck.config.objective, size: ck.config.imageSize, training: ck.config,
   };
-  const own = guidePath === undefined ? await loadDiffusionModel(from).catch(() => null) : null;
   const guided = guidePath !== undefined
     ? await loadDiffusionModel(guidePath, { noGuide: true }).then((g) => {
       const scale = flags['guide-scale'] ?? die('--guide: give its scale with --guide-scale W');
       const m = attachGuide(self, g, scale, guidePath);
       return E.isLeft(m) ? die(m.left.message) : m.right;
     }, (e: Error) => die(e.message))
-    : own?.guide ? { ...self, guide: own.guide } : self;
+    : ck.guide ? { ...self, guide: { net, weights: ck.guide, scale: ck.config.guideScale, training: ck.config } } : self;
   const guide = guided.guide;
   mkdirSync(out, { recursive: true });
   const write = async (file: string, bytes: Uint8Array | string) => {

@@ -17,8 +17,8 @@ import { encodePng, makeGrid, upscale } from '../../io/image.ts';
 import { writeFileAtomic } from '../../io/files.ts';
 import { type AnySamplerOptions, runSampler, samplerNamed } from '../../ddpm/samplers/index.ts';
 import { dispose, type Tensor, toFloat32 } from '../../tensor/tensor.ts';
-import { autoguidedModel, guidedModel } from '../../ddpm/guidance.ts';
 import { autoguide } from '../../pipeline/pipeline.ts';
+import { denoiserFor } from '../../train/generate.ts';
 import { loadDiffusionModel, shippedModels } from '../../pipeline/load.ts';
 import { sampleCommand } from '../commands.ts';
 import { cli, scriptLauncher } from '../cli.ts';
@@ -78,19 +78,8 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const ts = sampler.setTimesteps(schedule, steps, samplerOpts);
   const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
   const recorded = new Map<number, Float32Array>();
-  const guide = (() => {
-    try {
-      return autoguide(loaded, flags.autoguidance, labels ? guidance : 1);
-    } catch (e) {
-      return die(`--autoguidance: ${(e as Error).message.replace(/^sample: /, '')}`);
-    }
-  })();
-  const labelTensor = labels && tensor(labels);
-  const plain = (n: typeof net, w: typeof weights) => (x: Tensor, t: Tensor): Tensor => n.apply(w, x, t, { training: false, ...(labelTensor ? { labels: labelTensor } : {}) }).y;
-  const model = guide ? autoguidedModel(plain(net, weights), plain(guide.net, guide.weights), guide.scale)
-    : labelTensor && guidance !== 1
-      ? guidedModel((x, t, l) => net.apply(weights, x, t, { training: false, labels: l }).y, labelTensor, net.numClasses, guidance)
-      : plain(net, weights);
+  const guide = E.getOrElseW((why: string) => die(`--autoguidance: ${why}`))(autoguide(loaded, flags.autoguidance, labels ? guidance : 1));
+  const model = denoiserFor(net, weights, { labels: labels && tensor(labels), guidance, guide });
   const progress = progressWriter();
   const what = `sampling ${n} (${samplerName})`;
   const sampling = performance.now();

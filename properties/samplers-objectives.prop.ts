@@ -155,6 +155,33 @@ describe('classifier-free guidance', () => {
       })), { numRuns: 60 });
   });
 
+  it('autoguidedModel with an interval [from, to): rows with t inside are guided, rows outside are the model alone; one pass when none is inside', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 5 }).chain((B) => fc.tuple(values(B * 3, 2), fc.array(fc.integer({ min: 0, max: 99 }), { minLength: B, maxLength: B }))),
+      fc.double({ min: 0, max: 8, noNaN: true }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 1, max: 100 }),
+      ([xData, tData], w, a, len) => tidy(() => {
+        const [from, to] = [a, Math.min(100, a + len)];
+        const calls = { model: 0, guide: 0 };
+        const model = (x: Tensor, tt: Tensor): Tensor => (calls.model++, O.tanh(O.add(O.mul(x, 1.5), O.reshape(O.div(tt, 50), [-1, 1]))));
+        const guide = (x: Tensor, tt: Tensor): Tensor => (calls.guide++, O.sin(O.sub(x, O.reshape(O.div(tt, 30), [-1, 1]))));
+        const B = tData.length;
+        const x = O.tensor(xData, [B, 3]);
+        const t = O.tensor(tData, [B]);
+        const got = toArray(autoguidedModel(model, guide, w, [from, to])(x, t));
+        const inside = tData.map((s) => s >= from && s < to);
+        expect(calls).toEqual({ model: 1, guide: inside.some(Boolean) && w !== 1 ? 1 : 0 });
+        const m = toArray(model(x, t));
+        const g = toArray(guide(x, t));
+        const whole = toArray(combineGuidance(model(x, t), guide(x, t), w));
+        got.forEach((v, i) => {
+          const row = Math.floor(i / 3);
+          const want = !inside[row] ? m[i] : whole[i];
+          const tol = inside[row] && !inside.every(Boolean) ? 4 * u * (1 + w) * Math.max(1, Math.abs(m[i]), Math.abs(g[i])) : 0;
+          if (!(Math.abs(v - want) <= tol)) fail('interval-guided row', { row, t: tData[row], from, to, actual: v, expected: want, tol });
+        });
+      })), { numRuns: 100 });
+    expect(() => autoguidedModel((x) => x, (x) => x, 2, [5, 5])).toThrow(/from < to/);
+  });
+
   it('autoguidance commutes with reading a prediction as (ε, x̂₀): guiding v or ε predictions guides x̂₀ alike', () => {
     const B = 3;
     const D = 4;

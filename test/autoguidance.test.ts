@@ -1,5 +1,5 @@
 /**
- * Autoguidance end to end: a guide file beside a model is read with its scale and used by default;
+ * Autoguidance end to end: a guide file beside a model is read with its scale and interval and used by default;
  * scale 1 is the model alone, bit for bit; a guide that is the model itself changes nothing; guides
  * that do not fit are refused with the reason; a training run freezes its guide at `--guide-at`,
  * keeps it through checkpoints and an exact resume, and exports it with the model.
@@ -15,7 +15,7 @@ import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.ts';
 import { entriesToSafetensors } from '../src/weights/safetensors.ts';
 import { namedNetworks, network } from '../src/train/network.ts';
 import { presets } from '../src/train/config.ts';
-import { decodeModelFiles, GUIDE_SCALE_METADATA_KEY, guideSafetensors, modelSafetensors } from '../src/pipeline/model.ts';
+import { decodeModelFiles, GUIDE_INTERVAL_METADATA_KEY, GUIDE_SCALE_METADATA_KEY, guideSafetensors, modelSafetensors } from '../src/pipeline/model.ts';
 import { pipelineFromFiles } from '../src/pipeline/pipeline.ts';
 
 const net = network(namedNetworks.tiny);
@@ -75,6 +75,37 @@ describe('a model with a guide (guide.safetensors)', () => {
   });
 });
 
+describe('a guide interval: autoguidance on part of the trajectory', () => {
+  const alone = pipelineFromFiles({ safetensors: model });
+  const everywhere = pipelineFromFiles({ safetensors: model, guide: guideSafetensors(net, weaker, config, 2.5) });
+  const noisyHalf = pipelineFromFiles({ safetensors: model, guide: guideSafetensors(net, weaker, config, 2.5, 'f32', [0.5, 1]) });
+
+  it('is read from the guide file (absent: every step) and used by default; the asked interval overrides it', () => {
+    expect(noisyHalf.config.guideInterval).toEqual([0.5, 1]);
+    expect(everywhere.config.guideInterval).toEqual([0, 1]);
+    const half = noisyHalf.sample(opts).images;
+    expect(noisyHalf.sample({ ...opts, autoguidanceInterval: [0.5, 1] }).images).toEqual(half);
+    // [0, 1] is the guide at every step, as a guide without an interval
+    expect(noisyHalf.sample({ ...opts, autoguidanceInterval: [0, 1] }).images).toEqual(everywhere.sample(opts).images);
+    expect(everywhere.sample({ ...opts, autoguidanceInterval: [0.5, 1] }).images).toEqual(half);
+    // an interval that no sampled timestep falls in is the model alone, bit for bit; half the steps are neither
+    expect(noisyHalf.sample({ ...opts, autoguidanceInterval: [0.0001, 0.0002] }).images).toEqual(alone.sample(opts).images);
+    expect(maxDiff(half, alone.sample(opts).images)).toBeGreaterThan(1e-3);
+    expect(maxDiff(half, everywhere.sample(opts).images)).toBeGreaterThan(1e-3);
+  });
+
+  it('refuses intervals that are not 0 ≤ LO < HI ≤ 1, in a file or asked for, and an interval without a guide', () => {
+    expect(() => noisyHalf.sample({ ...opts, autoguidanceInterval: [0.6, 0.2] })).toThrow(/sample: a guide interval needs 0 ≤ LO < HI ≤ 1, got 0.6,0.2/);
+    expect(() => noisyHalf.sample({ ...opts, autoguidanceInterval: [0.5, 1.5] })).toThrow(/0 ≤ LO < HI ≤ 1/);
+    expect(() => alone.sample({ ...opts, autoguidanceInterval: [0.5, 1] })).toThrow(/autoguidance needs a guide/);
+    const bad = encodeSafetensors(entriesToSafetensors(net.stateDict(weaker)), {
+      format: 'pt', config: JSON.stringify(config), [GUIDE_SCALE_METADATA_KEY]: '2', [GUIDE_INTERVAL_METADATA_KEY]: 'half',
+    });
+    const m = decodeModelFiles({ safetensors: model, guide: bad }, 'm');
+    expect(E.isLeft(m) && m.left.message).toMatch(/^m \(guide\.safetensors\): "guide_interval" in its metadata: expected two fractions of T as LO,HI \(e\.g\. 0\.5,1\), got "half"$/);
+  });
+});
+
 describe('train --guide-at, export-model and sample', () => {
   const tsx = join('node_modules', '.bin', 'tsx');
   const run = (script: string, args: string[]) => spawnSync(tsx, [`scripts/${script}.ts`, ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -85,16 +116,18 @@ describe('train --guide-at, export-model and sample', () => {
   };
   const dir = mkdtempSync(join(tmpdir(), 'guide-'));
   const full = join(dir, 'full');
-  const common = ['--preset', 'tiny', '--batch', '4', '--ema', '0.9', '--guide-at', '0.5', '--guide-scale', '2', '--n', '2', '--steps', '2', '--checkpoint-every', '1'];
+  const common = ['--preset', 'tiny', '--batch', '4', '--ema', '0.9', '--guide-at', '0.5', '--guide-scale', '2', '--guide-interval', '0.5,1', '--n', '2', '--steps', '2', '--checkpoint-every', '1'];
 
   it('freezes the EMA at half the run as the guide, keeps it in later checkpoints, and resumes exactly', () => {
     const r = run('train', [...common, '--train-steps', '4', '--out', full]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/step 2: froze the EMA weights as the run's autoguidance guide \(scale 2\)/);
+    expect(r.stderr).toMatch(/step 2: froze the EMA weights as the run's autoguidance guide \(scale 2, t\/T in \[0\.5, 1\)\)/);
     const ck = (step: number, file: string) => join(full, 'checkpoints', `step-000000${step}`, file);
     const g3 = tensors(ck(3, 'guide.safetensors'));
     const g4 = tensors(ck(4, 'guide.safetensors'));
     expect(g3.metadata[GUIDE_SCALE_METADATA_KEY]).toBe('2');
+    expect(g3.metadata[GUIDE_INTERVAL_METADATA_KEY]).toBe('0.5,1');
+    expect(run('train', ['--preset', 'tiny', '--guide-interval', '0.5', '--out', join(dir, 'x')]).stderr.trim()).toMatch(/^train: --guide-interval: expected two fractions of T as LO,HI/);
     // the same frozen weights in every checkpoint after step 2, and not the EMA that moved on
     expect(g4.tensors).toEqual(g3.tensors);
     const ema4 = tensors(ck(4, 'ema.safetensors')).tensors;
@@ -117,14 +150,18 @@ describe('train --guide-at, export-model and sample', () => {
     const out = join(dir, 'model');
     const e = run('export-model', ['--checkpoint', full, '--out', out]);
     expect(e.status, e.stderr).toBe(0);
-    expect(e.stderr).toMatch(/guide\.safetensors \(scale 2\)/);
-    expect(readFileSync(join(out, 'MODEL_CARD.md'), 'utf8')).toMatch(/`guide\.safetensors`: a weaker model .* w = 2 by default/);
+    expect(e.stderr).toMatch(/guide\.safetensors \(scale 2, t\/T in \[0\.5, 1\)\)/);
+    expect(readFileSync(join(out, 'MODEL_CARD.md'), 'utf8')).toMatch(/`guide\.safetensors`: a weaker model .* w = 2 at the diffusion times t\/T in \[0\.5, 1\) \(the model alone elsewhere\) by default/);
     // float16, as the model
     expect(Object.values(tensors(join(out, 'guide.safetensors')).tensors).some((t) => t.dtype === 'F16')).toBe(true);
     expect(Object.values(tensors(join(out, 'guide.safetensors')).tensors).every((t) => t.dtype !== 'F32')).toBe(true);
     const s = run('sample', ['--checkpoint', out, '--n', '2', '--steps', '2', '--out', join(dir, 'a.npy')]);
     expect(s.status, s.stderr).toBe(0);
-    expect(s.stderr).toMatch(/2 ddpm steps, autoguidance 2, seed 0/);
+    expect(s.stderr).toMatch(/2 ddpm steps, autoguidance 2, t\/T in \[0\.5, 1\), seed 0/);
+    const whole = run('sample', ['--checkpoint', out, '--n', '2', '--steps', '2', '--autoguidance-interval', '0,1', '--out', join(dir, 'c.npy')]);
+    expect(whole.stderr).toMatch(/2 ddpm steps, autoguidance 2, seed 0/);
+    expect(readFileSync(join(dir, 'a.npy')).equals(readFileSync(join(dir, 'c.npy')))).toBe(false);
+    expect(run('sample', ['--checkpoint', out, '--autoguidance-interval', '1,0']).stderr.trim()).toMatch(/^sample: --autoguidance-interval: a guide interval needs 0 ≤ LO < HI ≤ 1, got 1,0$/);
     const off = run('sample', ['--checkpoint', out, '--n', '2', '--steps', '2', '--autoguidance', '1', '--out', join(dir, 'b.npy')]);
     expect(off.stderr).toMatch(/2 ddpm steps, seed 0/);
     expect(readFileSync(join(dir, 'a.npy')).equals(readFileSync(join(dir, 'b.npy')))).toBe(false);
@@ -141,6 +178,11 @@ describe('train --guide-at, export-model and sample', () => {
     const a = run('export-model', ['--checkpoint', plain, '--out', attached, '--guide', full, '--guide-scale', '1.5']);
     expect(a.status, a.stderr).toBe(0);
     expect(tensors(join(attached, 'guide.safetensors')).metadata[GUIDE_SCALE_METADATA_KEY]).toBe('1.5');
+    expect(tensors(join(attached, 'guide.safetensors')).metadata[GUIDE_INTERVAL_METADATA_KEY]).toBe('0,1');
+    const narrowed = run('export-model', ['--checkpoint', plain, '--out', attached, '--guide', full, '--guide-scale', '1.5', '--guide-interval', '0.4,1']);
+    expect(narrowed.status, narrowed.stderr).toBe(0);
+    expect(tensors(join(attached, 'guide.safetensors')).metadata[GUIDE_INTERVAL_METADATA_KEY]).toBe('0.4,1');
+    expect(run('export-model', ['--checkpoint', plain, '--out', bare, '--guide-interval', '0.4,1']).stderr).toMatch(/--guide-interval: goes with --guide/);
     expect(run('export-model', ['--checkpoint', plain, '--out', attached, '--guide', full]).stderr).toMatch(/--guide: give its scale with --guide-scale W/);
   });
 });

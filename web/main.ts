@@ -120,6 +120,9 @@ const compare = async (): Promise<void> => {
 
 // ---- models -----------------------------------------------------------------------------------
 
+/** ` at t/T in [lo, hi)` for a guide that acts on part of the trajectory, else nothing. */
+const guidedWhere = (i: ModelInfo['guideInterval']): string => (i === null || (i[0] <= 0 && i[1] >= 1) ? '' : ` at t/T in [${i[0]}, ${i[1]})`);
+
 const loadModel = async (picked: PickedModel): Promise<void> => {
   say('model-info', `loading ${picked.what}…`);
   const { safetensors, config, guide, what } = picked;
@@ -128,7 +131,7 @@ const loadModel = async (picked: PickedModel): Promise<void> => {
   hook.model = info;
   say('model-info', `${info.what}: ${info.params.toLocaleString('en-US')} parameters, ${info.imageSize}×${info.imageSize}, T = ${info.T}, predicts ${info.objective}` +
     `${info.numClasses > 0 ? `, ${info.numClasses} classes (classifier-free guidance)` : ', unconditional'}${info.preset ? `, preset ${info.preset}` : ''}` +
-    `${info.guideScale !== null ? `; with a guide, sampled with autoguidance w = ${info.guideScale}` : ''}`);
+    `${info.guideScale !== null ? `; with a guide, sampled with autoguidance w = ${info.guideScale}${guidedWhere(info.guideInterval)}` : ''}`);
   document.body.classList.toggle('conditional', info.numClasses > 0);
   const digit = $<HTMLSelectElement>('digit');
   digit.replaceChildren(...Array.from({ length: info.numClasses }, (_, c) => new Option(String(c), String(c))));

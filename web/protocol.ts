@@ -43,6 +43,8 @@ export interface ModelInfo {
   readonly preset: string | null;
   /** the autoguidance scale the model recommends, when it came with a guide (guide.safetensors) */
   readonly guideScale: number | null;
+  /** the diffusion times t/T in [lo, hi) its guide acts at, when it came with one */
+  readonly guideInterval: readonly [number, number] | null;
 }
 
 /** One backend's speed on the loaded network: milliseconds per forward pass of `batch` images. */

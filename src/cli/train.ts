@@ -14,6 +14,7 @@ import { decodeWith } from '../codec/codec.ts';
 import { FormatError } from '../codec/errors.ts';
 import { namedNetworks, type NetworkConfig, withChannels } from '../train/network.ts';
 import { samplerNames } from '../train/generate.ts';
+import { parseGuideInterval } from '../train/guide-file.ts';
 import { checkConsistency, datasets, defaultPreset, presets, TrainConfig } from '../train/config.ts';
 import { command, type Flag, type Invocation, parseCommand, UsageError, type Values } from './flags.ts';
 
@@ -65,6 +66,7 @@ export const trainFlags = [
   field({ name: 'init-from', field: 'initFrom', type: 'string', value: 'DIR', shownDefault: 'none', description: 'start from the weights and EMA of the checkpoint in DIR (same network) instead of a random init; the optimizer, step count and learning-rate schedule start afresh' }),
   field({ name: 'guide-at', field: 'guideAt', type: 'number', value: 'F', description: 'autoguidance: freeze the EMA weights after this fraction of the steps as the run\'s guide, a weaker model that sampling extrapolates away from (0: none)' }),
   field({ name: 'guide-scale', field: 'guideScale', type: 'number', value: 'W', description: 'autoguidance scale of the grids, guide + W·(model − guide), saved as the run\'s recommendation (1: none)' }),
+  field({ name: 'guide-interval', field: 'guideInterval', type: 'string', value: 'LO,HI', description: 'autoguidance acts only at diffusion times t/T in [LO, HI) (0 clean, 1 pure noise), in the grids and the run\'s recommendation' }),
   field({ name: 'backend', field: 'backend', type: 'string', value: 'NAME', description: 'engine backend: fast | plain | plain64 | gpujs-cpu | gpujs-webasm | gpujs-headlessgl | gpujs-gpu' }),
   field({ name: 'out', field: 'out', type: 'string', value: 'DIR', shownDefault: 'runs/<preset>', description: 'output folder' }),
   field({ name: 'log-every', field: 'logEvery', type: 'number', value: 'N', description: 'optimizer steps between metrics lines' }),
@@ -133,6 +135,10 @@ const configFromValues = (flags: TrainValues, base: TrainConfig | undefined): E.
       const steps = trainSteps(v as string);
       if (E.isLeft(steps)) return steps;
       raw.steps = steps.right;
+    } else if (f.name === 'guide-interval') {
+      const interval = parseGuideInterval(v as string);
+      if (E.isLeft(interval)) return E.left(new UsageError(`--guide-interval: ${interval.left}`));
+      raw.guideInterval = interval.right;
     } else {
       raw[f.field] = v;
     }

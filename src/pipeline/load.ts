@@ -77,7 +77,7 @@ export const loadDiffusionModel = async (path: string, opts: LoadOptions = {}): 
   const useEma = !opts.noEma && ck.ema !== null;
   const net = network(ck.config.network);
   // a run that froze a guide (train --guide-at) keeps it, the same network, in each checkpoint after that step
-  const guide = !opts.noGuide && ck.guide ? { guide: { net, weights: ck.guide, scale: ck.config.guideScale, training: ck.config } } : {};
+  const guide = !opts.noGuide && ck.guide ? { guide: { net, weights: ck.guide, scale: ck.config.guideScale, interval: ck.config.guideInterval, training: ck.config } } : {};
   return {
     net, weights: useEma ? (ck.ema as NonNullable<typeof ck.ema>) : ck.weights,
     schedule: ck.config.schedule, size: ck.config.imageSize, objective: ck.config.objective, ema: useEma,

@@ -13,16 +13,22 @@ import { loadWeights } from '../train/load-weights.ts';
 import { decodeSafetensorsHeader, encodeSafetensors } from '../io/safetensors.ts';
 import { entriesToSafetensors } from '../weights/safetensors.ts';
 
-import { CONFIG_METADATA_KEY, GUIDE_SCALE_METADATA_KEY } from '../train/guide-file.ts';
+import {
+  checkGuideInterval, CONFIG_METADATA_KEY, GUIDE_INTERVAL_METADATA_KEY, GUIDE_SCALE_METADATA_KEY, type GuideInterval, parseGuideInterval, WHOLE_TRAJECTORY,
+} from '../train/guide-file.ts';
 
-export { CONFIG_METADATA_KEY, GUIDE_FILE, GUIDE_SCALE_METADATA_KEY, guideSafetensors } from '../train/guide-file.ts';
+export {
+  CONFIG_METADATA_KEY, GUIDE_FILE, GUIDE_INTERVAL_METADATA_KEY, GUIDE_SCALE_METADATA_KEY, type GuideInterval, guideSafetensors, WHOLE_TRAJECTORY,
+} from '../train/guide-file.ts';
 
-/** A weaker model kept beside a model for autoguidance (`autoguidedModel`), and the scale it is recommended at. */
+/** A weaker model kept beside a model for autoguidance (`autoguidedModel`), and the scale and interval it is recommended at. */
 export interface ModelGuide {
   readonly net: Network;
   readonly weights: Weights;
   /** the recommended scale w of guide + w·(model − guide) */
   readonly scale: number;
+  /** the diffusion times t/T in [lo, hi) the guide acts at, 0 clean and 1 pure noise ([0, 1]: every step) */
+  readonly interval: GuideInterval;
   /** the guide's training config, when it carried one */
   readonly training?: TrainConfig;
 }
@@ -41,6 +47,8 @@ export interface ModelConfig {
   readonly training?: TrainConfig;
   /** the recommended autoguidance scale, when the model has a guide */
   readonly guideScale?: number;
+  /** the recommended autoguidance interval (fractions of T), when the model has a guide */
+  readonly guideInterval?: GuideInterval;
 }
 
 /** A network, its weights and the settings it was trained with. */
@@ -79,12 +87,12 @@ export interface ModelFiles {
   readonly guide?: Uint8Array;
 }
 
-/** The sampling settings of a model, as the pipeline reports them (a guide adds its scale). */
+/** The sampling settings of a model, as the pipeline reports them (a guide adds its scale and interval). */
 export const modelConfig = (m: DiffusionModel): ModelConfig => ({
   network: m.net.config, schedule: m.schedule, objective: m.objective, imageSize: m.size,
   ...(m.dataset === undefined ? {} : { dataset: m.dataset }),
   ...(m.training === undefined ? {} : { training: m.training }),
-  ...(m.guide === undefined ? {} : { guideScale: m.guide.scale }),
+  ...(m.guide === undefined ? {} : { guideScale: m.guide.scale, guideInterval: m.guide.interval }),
 });
 
 const parseConfig = (config: object | string, what: string): E.Either<Error, unknown> =>
@@ -133,29 +141,36 @@ export const modelSafetensors = (net: Network, weights: Weights, config: TrainCo
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /**
- * `model` with `guide` as its autoguidance guide at `scale`, or why the two do not fit: the guide
- * must predict the same quantity under the same noise schedule, at the same image size, channels
- * and classes.
+ * `model` with `guide` as its autoguidance guide at `scale` in `interval`, or why the two do not
+ * fit: the guide must predict the same quantity under the same noise schedule, at the same image
+ * size, channels and classes.
  */
-export const attachGuide = (model: DiffusionModel, guide: DiffusionModel, scale: number, what = 'guide'): E.Either<Error, DiffusionModel> => {
+export const attachGuide = (
+  model: DiffusionModel, guide: DiffusionModel, scale: number, what = 'guide', interval: GuideInterval = WHOLE_TRAJECTORY,
+): E.Either<Error, DiffusionModel> => {
+  const badInterval = checkGuideInterval(interval);
   const differs = guide.objective !== model.objective ? `predicts ${guide.objective}, the model ${model.objective}`
     : !sameJson(guide.schedule, model.schedule) ? `has the noise schedule ${JSON.stringify(guide.schedule)}, the model ${JSON.stringify(model.schedule)}`
     : guide.size !== model.size ? `draws ${guide.size}×${guide.size} images, the model ${model.size}×${model.size}`
     : guide.net.channels !== model.net.channels ? `has ${guide.net.channels} channels, the model ${model.net.channels}`
     : guide.net.numClasses !== model.net.numClasses ? `has ${guide.net.numClasses} classes, the model ${model.net.numClasses}`
     : !(Number.isFinite(scale) && scale >= 0) ? `scale must be a finite number ≥ 0, got ${scale}`
+    : E.isLeft(badInterval) ? `interval is wrong: ${badInterval.left}`
     : undefined;
   if (differs !== undefined) return E.left(new Error(`${what}: cannot guide this model: it ${differs}`));
-  return E.right({ ...model, guide: { net: guide.net, weights: guide.weights, scale, ...(guide.training ? { training: guide.training } : {}) } });
+  return E.right({ ...model, guide: { net: guide.net, weights: guide.weights, scale, interval, ...(guide.training ? { training: guide.training } : {}) } });
 };
 
-/** The guide a `guide.safetensors` holds, attached to `model` at the scale in its metadata. */
+/** The guide a `guide.safetensors` holds, attached to `model` at the scale and interval in its metadata (no interval: every step). */
 const attachGuideFile = (model: DiffusionModel, bytes: Uint8Array, what: string): E.Either<Error, DiffusionModel> => {
   const h = decodeSafetensorsHeader(bytes);
   const scaleText = E.isRight(h) ? h.right.metadata.get(GUIDE_SCALE_METADATA_KEY) : undefined;
   if (E.isRight(h) && scaleText === undefined) return E.left(new Error(`${what}: no "${GUIDE_SCALE_METADATA_KEY}" in its metadata: not a guide file (write one with guideSafetensors)`));
   const scale = Number(scaleText);
-  return E.flatMap((g: DiffusionModel) => attachGuide(model, g, scale, what))(decodeModelFiles({ safetensors: bytes }, what));
+  const intervalText = E.isRight(h) ? h.right.metadata.get(GUIDE_INTERVAL_METADATA_KEY) : undefined;
+  const interval = intervalText === undefined ? E.right(WHOLE_TRAJECTORY) : parseGuideInterval(intervalText);
+  if (E.isLeft(interval)) return E.left(new Error(`${what}: "${GUIDE_INTERVAL_METADATA_KEY}" in its metadata: ${interval.left}`));
+  return E.flatMap((g: DiffusionModel) => attachGuide(model, g, scale, what, interval.right))(decodeModelFiles({ safetensors: bytes }, what));
 };
 
 /**

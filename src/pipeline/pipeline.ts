@@ -8,7 +8,8 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { key as makeKey } from '../tensor/random.ts';
 import { scheduleFromConfig, type Schedule } from '../ddpm/schedule.ts';
 import type { Network, Weights } from '../train/network.ts';
-import { type Autoguide, drawImages, samplerNames, type SamplerName } from '../train/generate.ts';
+import { type Autoguide, drawImages, guideTimesteps, samplerNames, type SamplerName } from '../train/generate.ts';
+import { checkGuideInterval, type GuideInterval } from '../train/guide-file.ts';
 import { decodeModelFiles, modelConfig, type DiffusionModel, type ModelConfig, type ModelFiles, type ModelGuide } from './model.ts';
 
 export interface SampleOptions {
@@ -32,6 +33,11 @@ export interface SampleOptions {
    * default the scale the model recommends when it has a guide, else 1 (off, the model alone)
    */
   readonly autoguidance?: number;
+  /**
+   * where along the trajectory autoguidance acts: the diffusion times t/T in [lo, hi), 0 clean and
+   * 1 pure noise; default the interval the model recommends with its guide ([0, 1]: every step)
+   */
+  readonly autoguidanceInterval?: GuideInterval;
   /** DDIM's η (0: deterministic, the default; 1: ancestral-like); only with sampler ddim */
   readonly eta?: number;
   /** clip the predicted x̂₀ to [−1, 1] at each step; default true */
@@ -76,19 +82,28 @@ const labelsFor = (net: Network, n: number, given: SampleOptions['classLabels'])
   return Float32Array.from(labels);
 };
 
+/** The guide a draw uses, with the interval it acts in as fractions of T (for reports; `during` is the same in timesteps). */
+export type ChosenGuide = Autoguide & { readonly interval: GuideInterval };
+
 /**
- * The guide and scale to draw with (undefined: none) from the asked scale and the model's own
- * guide, or why they do not go together (the CLIs name the flag, `sample` the function).
+ * The guide, scale and interval to draw with (undefined: none) from the asked ones and the model's
+ * own guide, or why they do not go together (the CLIs name the flag, `sample` the function).
  */
-export const autoguide = (model: DiffusionModel, scale: number | undefined, classifierFree = 1): E.Either<string, Autoguide | undefined> => {
+export const autoguide = (
+  model: DiffusionModel, scale: number | undefined, classifierFree = 1, asked?: GuideInterval,
+): E.Either<string, ChosenGuide | undefined> => {
   if (scale !== undefined && !(Number.isFinite(scale) && scale >= 0)) return E.left(`autoguidance must be a finite number ≥ 0, got ${scale}`);
+  const checked = asked === undefined ? E.right(undefined) : checkGuideInterval(asked);
+  if (E.isLeft(checked)) return checked;
   const { guide } = model;
   if (guide === undefined) {
-    return scale !== undefined && scale !== 1 ? E.left('autoguidance needs a guide, and this model has none (guide.safetensors)') : E.right(undefined);
+    return (scale !== undefined && scale !== 1) || asked !== undefined ? E.left('autoguidance needs a guide, and this model has none (guide.safetensors)') : E.right(undefined);
   }
   const w = scale ?? (classifierFree !== 1 ? 1 : guide.scale);
   if (w !== 1 && classifierFree !== 1) return E.left('classifier-free guidance and autoguidance together: use one (set the other to 1)');
-  return E.right(w === 1 ? undefined : { net: guide.net, weights: guide.weights, scale: w });
+  const interval = asked ?? guide.interval;
+  const during = guideTimesteps(interval, model.schedule.T);
+  return E.right(w === 1 ? undefined : { net: guide.net, weights: guide.weights, scale: w, interval, ...(during ? { during } : {}) });
 };
 
 /** Settles the defaults and checks the options against the model before any work is done. */
@@ -104,7 +119,7 @@ const drawOptions = (model: DiffusionModel, schedule: Schedule, opts: SampleOpti
   const labels = labelsFor(net, n, opts.classLabels);
   // the null class drawn alone is the unconditional model: guidance would only double the work
   const guidance = opts.classLabels === undefined ? 1 : opts.guidance ?? 3;
-  const guide = autoguide(model, opts.autoguidance, guidance);
+  const guide = autoguide(model, opts.autoguidance, guidance, opts.autoguidanceInterval);
   if (E.isLeft(guide)) throw new RangeError(`sample: ${guide.left}`);
   return { n, sampler, steps, labels, guidance, guide: guide.right, eta: opts.eta, clip: opts.clip, batch: opts.batch, onStep: opts.onStep };
 };

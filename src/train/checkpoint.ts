@@ -85,7 +85,7 @@ export const saveCheckpoint = async (runDir: string, net: Network, ck: Checkpoin
     ];
     await write('optimizer.safetensors', encodeSafetensors(entriesToSafetensors(named)));
   }
-  if (ck.guide) await write(GUIDE_FILE, guideSafetensors(net, ck.guide, ck.config, ck.config.guideScale));
+  if (ck.guide) await write(GUIDE_FILE, guideSafetensors(net, ck.guide, ck.config, ck.config.guideScale, 'f32', ck.config.guideInterval));
   await write('config.json', json(ck.config));
   await write('state.json', json(ck.state));
   const final = join(root, name);

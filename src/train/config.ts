@@ -13,6 +13,7 @@ import { namedNetworks, NetworkConfig, networkChannels } from './network.ts';
 import { NonNegativeInt, PositiveInt } from '../layers/config.ts';
 import type { UnetConfig } from '../layers/unet.ts';
 import { samplerNames } from './generate.ts';
+import { checkGuideInterval, WHOLE_TRAJECTORY } from './guide-file.ts';
 
 const PositiveNumber = numberWhere('PositiveNumber', 'a finite number > 0', (n) => Number.isFinite(n) && n > 0);
 const UnitInterval = numberWhere('UnitInterval', 'a number in [0, 1)', (n) => n >= 0 && n < 1);
@@ -64,6 +65,11 @@ export const TrainConfig = t.exact(t.type({
   guideAt: UnitInterval,
   /** the autoguidance scale w of guide + w·(model − guide) that the grids use and the run recommends (1: the model alone) */
   guideScale: numberWhere('NonNegativeNumber', 'a finite number ≥ 0', (n) => Number.isFinite(n) && n >= 0),
+  /**
+   * the diffusion times t/T in [lo, hi) at which the guide acts in the grids and the run's
+   * recommendation (0 clean, 1 pure noise; [0, 1]: every step)
+   */
+  guideInterval: t.readonly(t.tuple([t.number, t.number])),
   backend: t.string,
   /** output folder for checkpoints, metrics, pictures */
   out: t.string,
@@ -87,7 +93,7 @@ export type TrainConfig = t.TypeOf<typeof TrainConfig>;
 const common = {
   dataset: 'mnist' as const, dataDir: null, imageFolder: null, seed: 0, initFrom: null, backend: 'fast', logEvery: 10,
   checkpointEvery: 500, sampleEvery: 0, sampleCount: 64, steps: null, objective: 'eps' as const, minSnr: 0, condDrop: 0.1,
-  warmup: 0, lrDecay: 'constant' as const, sampler: 'ddpm' as const, sampleScale: 1, guideAt: 0, guideScale: 1,
+  warmup: 0, lrDecay: 'constant' as const, sampler: 'ddpm' as const, sampleScale: 1, guideAt: 0, guideScale: 1, guideInterval: WHOLE_TRAJECTORY,
 };
 
 /**
@@ -152,6 +158,8 @@ export const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainCon
   if (c.network.kind === 'simple' && c.network.simple.outChannels !== channels) {
     return fail(['network', 'simple', 'outChannels'], `the seed network must predict as many channels as it takes (${channels}), got ${c.network.simple.outChannels}`);
   }
+  const interval = checkGuideInterval(c.guideInterval);
+  if (E.isLeft(interval)) return fail(['guideInterval'], interval.left);
   if (c.network.kind === 'unet') {
     const f = 2 ** (c.network.unet.channelMults.length - 1);
     if (c.imageSize % f !== 0) return fail(['imageSize'], `${c.network.unet.channelMults.length} levels need a size divisible by ${f}, got ${c.imageSize}`);
@@ -160,7 +168,7 @@ export const checkConsistency = (c: TrainConfig): E.Either<FormatError, TrainCon
 };
 
 /** Fields added after a config format was first written, with the value older runs implicitly had. */
-export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null, warmup: 0, lrDecay: 'constant', sampler: 'ddpm', sampleScale: 1, initFrom: null, guideAt: 0, guideScale: 1 } as const;
+export const laterFields = { objective: 'eps', minSnr: 0, condDrop: 0.1, imageFolder: null, warmup: 0, lrDecay: 'constant', sampler: 'ddpm', sampleScale: 1, initFrom: null, guideAt: 0, guideScale: 1, guideInterval: [0, 1] } as const;
 
 /** A saved config (config.json) with any field it predates filled in, then validated. */
 export const decodeSavedConfig = (what: string, u: unknown): E.Either<FormatError, TrainConfig> =>

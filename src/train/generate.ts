@@ -2,7 +2,7 @@
 import { fold, type Key } from '../tensor/random.ts';
 import { dispose, type Tensor, toFloat32 } from '../tensor/tensor.ts';
 import { tensor } from '../ops/create.ts';
-import { autoguidedModel, guidedModel } from '../ddpm/guidance.ts';
+import { autoguidedModel, type GuidanceInterval, guidedModel } from '../ddpm/guidance.ts';
 import type { Denoiser } from '../ddpm/loss.ts';
 import type { Objective } from '../ddpm/objectives.ts';
 import type { Schedule } from '../ddpm/schedule.ts';
@@ -12,12 +12,21 @@ import type { Network, Weights } from './network.ts';
 export const samplerNames = Object.keys(samplersByName) as readonly (keyof typeof samplersByName)[];
 export type SamplerName = (typeof samplerNames)[number];
 
-/** A guide network for autoguidance and its scale (see `autoguidedModel`). */
+/** A guide network for autoguidance, its scale and the timesteps it acts at (see `autoguidedModel`). */
 export interface Autoguide {
   readonly net: Network;
   readonly weights: Weights;
   readonly scale: number;
+  /** the timesteps [from, to) the guide acts at (absent: all); `guideTimesteps` makes it from fractions of T */
+  readonly during?: GuidanceInterval;
 }
+
+/**
+ * A guide interval given as fractions of the diffusion time t/T (0: clean, 1: pure noise) in the
+ * timesteps of a schedule of T steps; undefined when it spans the whole trajectory.
+ */
+export const guideTimesteps = (interval: readonly [number, number], T: number): GuidanceInterval | undefined =>
+  interval[0] <= 0 && interval[1] >= 1 ? undefined : [interval[0] * T, interval[1] * T];
 
 export interface DrawOptions {
   readonly n: number;
@@ -38,7 +47,8 @@ export interface DrawOptions {
   readonly guidance?: number;
   /**
    * autoguidance: a weaker model of the same data (same objective and schedule, and the same
-   * classes if conditional) and the scale w of guide + w·(model − guide); w = 1 is the model alone
+   * classes if conditional), the scale w of guide + w·(model − guide) and the timesteps it acts
+   * at; w = 1 is the model alone
    */
   readonly guide?: Autoguide;
   /**
@@ -62,7 +72,7 @@ export const denoiserFor = (net: Network, weights: Weights, o: { readonly labels
   if (guide !== undefined) {
     if (guide.net.numClasses !== net.numClasses) throw new Error(`drawImages: the guide network has ${guide.net.numClasses} classes, the model ${net.numClasses}`);
     if (labels !== undefined && guidance !== 1) throw new RangeError('drawImages: classifier-free guidance and autoguidance together: use one (set guidance or the guide\'s scale to 1)');
-    return autoguidedModel(plain(net, weights), plain(guide.net, guide.weights), guide.scale);
+    return autoguidedModel(plain(net, weights), plain(guide.net, guide.weights), guide.scale, guide.during);
   }
   if (labels === undefined || guidance === 1) return plain(net, weights);
   return guidedModel((x, t, l) => net.apply(weights, x, t, { training: false, labels: l }).y, labels, net.numClasses, guidance);

@@ -61,6 +61,7 @@ export const loadModel = (files: Loaded['files'], what: string, name: PageBacken
   return {
     what, params: paramCount(p), imageSize: c.imageSize, channels: p.net.channels, numClasses: p.net.numClasses,
     T: p.schedule.T, objective: c.objective, preset: c.training?.preset ?? null, guideScale: c.guideScale ?? null,
+    guideInterval: c.guideInterval ?? null,
   };
 };
 

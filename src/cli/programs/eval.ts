@@ -23,7 +23,8 @@ import { cli, scaleProblem, scriptLauncher } from '../cli.ts';
 import { exits } from '../exits.ts';
 import { readImagesToScore } from '../read-images.ts';
 import { loadDiffusionModel } from '../../pipeline/load.ts';
-import { autoguide } from '../../pipeline/pipeline.ts';
+import { chooseGuide } from '../guide-flags.ts';
+import { describeInterval } from '../../train/guide-file.ts';
 import { progressWriter } from '../progress.ts';
 
 const { die, run, useBackend } = exits('eval');
@@ -74,8 +75,8 @@ const evaluate = async (argv: readonly string[], launcher: string): Promise<void
       wanted = rowLabels(net.numClasses, n / net.numClasses);
     }
     const eta = flags.eta ?? 0;
-    const guide = E.getOrElseW((why: string) => die(`--autoguidance: ${why}`))(autoguide(model, flags.autoguidance, wanted ? guidance : 1));
-    const guided = `${wanted ? `, guidance ${guidance}` : ''}${guide ? `, autoguidance ${guide.scale}` : ''}`;
+    const guide = chooseGuide(model, flags, wanted ? guidance : 1, die);
+    const guided = `${wanted ? `, guidance ${guidance}` : ''}${guide ? `, autoguidance ${guide.scale}${describeInterval(guide.interval)}` : ''}`;
     log(`eval: sampling ${n} images from ${ckPath} (${model.ema ? 'EMA' : 'raw'} weights): ${steps} ${sampler} steps${guided}, seed ${seed}`);
     const progress = progressWriter();
     const started = performance.now();
@@ -95,7 +96,7 @@ const evaluate = async (argv: readonly string[], launcher: string): Promise<void
     const seconds = (performance.now() - started) / 1000;
     sampling = {
       checkpoint: ckPath, weights: model.ema ? 'ema' : 'raw', sampler, steps, ...(sampler === 'ddim' ? { eta } : {}),
-      ...(wanted ? { guidance } : {}), ...(guide ? { autoguidance: guide.scale } : {}), seed, samplingSeconds: +seconds.toFixed(1),
+      ...(wanted ? { guidance } : {}), ...(guide ? { autoguidance: guide.scale, autoguidanceInterval: guide.interval } : {}), seed, samplingSeconds: +seconds.toFixed(1),
     };
     const { out } = flags;
     if (out) {

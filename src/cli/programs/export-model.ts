@@ -16,7 +16,7 @@ import { network } from '../../train/network.ts';
 import { entriesToSafetensors, loadCheckpoint } from '../../train/checkpoint.ts';
 import { loadDiffusionModel } from '../../pipeline/load.ts';
 import { attachGuide, type DiffusionModel, GUIDE_FILE, guideSafetensors } from '../../pipeline/model.ts';
-import { inDtype } from '../../train/guide-file.ts';
+import { describeInterval, inDtype, parseGuideInterval } from '../../train/guide-file.ts';
 import { exportModelCommand } from '../commands.ts';
 import { cli, scriptLauncher } from '../cli.ts';
 import { exits } from '../exits.ts';
@@ -34,16 +34,19 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
   // the guide: --guide's folder at --guide-scale, else the one the run froze (train --guide-at), if any
   const guidePath = flags.guide;
   if (guidePath === undefined && flags['guide-scale'] !== undefined) die('--guide-scale: goes with --guide (or a run that froze a guide)');
+  const askedInterval = flags['guide-interval'] === undefined ? undefined
+    : E.getOrElseW((why: string) => die(`--guide-interval: ${why}`))(parseGuideInterval(flags['guide-interval']));
+  if (askedInterval !== undefined && guidePath === undefined && ck.guide === null) die('--guide-interval: goes with --guide (or a run that froze a guide)');
   const self: DiffusionModel = {
     net, weights, ema: useEma, schedule: ck.config.schedule, objective: ck.config.objective, size: ck.config.imageSize, training: ck.config,
   };
   const guided = guidePath !== undefined
     ? await loadDiffusionModel(guidePath, { noGuide: true }).then((g) => {
       const scale = flags['guide-scale'] ?? die('--guide: give its scale with --guide-scale W');
-      const m = attachGuide(self, g, scale, guidePath);
+      const m = attachGuide(self, g, scale, guidePath, askedInterval);
       return E.isLeft(m) ? die(m.left.message) : m.right;
     }, (e: Error) => die(e.message))
-    : ck.guide ? { ...self, guide: { net, weights: ck.guide, scale: ck.config.guideScale, training: ck.config } } : self;
+    : ck.guide ? { ...self, guide: { net, weights: ck.guide, scale: ck.config.guideScale, interval: askedInterval ?? ck.config.guideInterval, training: ck.config } } : self;
   const guide = guided.guide;
   mkdirSync(out, { recursive: true });
   const write = async (file: string, bytes: Uint8Array | string) => {
@@ -53,7 +56,7 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
   await write('model.safetensors', encodeSafetensors(tensors, { format: 'pt' }));
   await write('config.json', `${JSON.stringify({ ...ck.config, out: '.' }, null, 2)}\n`);
   // the guide carries its own config; one without (bare weights) is described by the model's, whose diffusion it shares
-  if (guide) await write(GUIDE_FILE, guideSafetensors(guide.net, guide.weights, { ...(guide.training ?? { ...ck.config, network: guide.net.config }), out: '.' }, guide.scale, dtype as 'f16' | 'f32'));
+  if (guide) await write(GUIDE_FILE, guideSafetensors(guide.net, guide.weights, { ...(guide.training ?? { ...ck.config, network: guide.net.config }), out: '.' }, guide.scale, dtype as 'f16' | 'f32', guide.interval));
   const evalPath = flags.eval;
   const figures = evalPath ? JSON.parse(readFileSync(evalPath, 'utf8')) as Record<string, unknown> : null;
   // a warm restart (train --init-from): the run it started from, one level back, for the card's totals
@@ -71,7 +74,7 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
     `- \`model.safetensors\`: the ${useEma ? 'EMA' : 'raw'} weights in ${dtype === 'f16' ? 'float16' : 'float32'}, PyTorch state-dict names: \`model.load_state_dict(safetensors.torch.load_file(path), strict=True)\` takes them.`,
     '- `config.json`: the training config (network, schedule, objective); sample.ts and eval.ts read it beside the weights.',
     ...(guide ? [
-      `- \`${GUIDE_FILE}\`: a weaker model of the same data${guidePath ? ` (\`${guidePath}\`)` : ' (the run\'s EMA weights frozen part-way)'}, for autoguidance (Karras et al. 2024): sampling uses guide + w·(model − guide) with w = ${guide.scale} by default; \`--autoguidance 1\` samples the model alone. Its training config is in its metadata.`,
+      `- \`${GUIDE_FILE}\`: a weaker model of the same data${guidePath ? ` (\`${guidePath}\`)` : ' (the run\'s EMA weights frozen part-way)'}, for autoguidance (Karras et al. 2024): sampling uses guide + w·(model − guide) with w = ${guide.scale}${guide.interval[0] > 0 || guide.interval[1] < 1 ? ` at the diffusion times t/T in [${guide.interval[0]}, ${guide.interval[1]}) (the model alone elsewhere)` : ''} by default; \`--autoguidance 1\` samples the model alone. Its training config is in its metadata.`,
     ] : []),
     '',
     '## Training',
@@ -103,7 +106,7 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
     }
   }
   await write('MODEL_CARD.md', `${lines.join('\n').trimEnd()}\n`);
-  console.error(`export-model: wrote ${out}/model.safetensors (${useEma ? 'EMA' : 'raw'}, ${dtype}), config.json, ${guide ? `${GUIDE_FILE} (scale ${guide.scale}), ` : ''}MODEL_CARD.md`);
+  console.error(`export-model: wrote ${out}/model.safetensors (${useEma ? 'EMA' : 'raw'}, ${dtype}), config.json, ${guide ? `${GUIDE_FILE} (scale ${guide.scale}${describeInterval(guide.interval)}), ` : ''}MODEL_CARD.md`);
 };
 
 /** The `export-model` command: `diffusion-ts export-model …`, or `npx tsx scripts/export-model.ts …` from a checkout (the launcher its help shows). */

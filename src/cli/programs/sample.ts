@@ -17,7 +17,8 @@ import { encodePng, makeGrid, upscale } from '../../io/image.ts';
 import { writeFileAtomic } from '../../io/files.ts';
 import { type AnySamplerOptions, runSampler, samplerNamed } from '../../ddpm/samplers/index.ts';
 import { dispose, type Tensor, toFloat32 } from '../../tensor/tensor.ts';
-import { autoguide } from '../../pipeline/pipeline.ts';
+import { chooseGuide } from '../guide-flags.ts';
+import { describeInterval } from '../../train/guide-file.ts';
 import { denoiserFor } from '../../train/generate.ts';
 import { loadDiffusionModel, shippedModels } from '../../pipeline/load.ts';
 import { sampleCommand } from '../commands.ts';
@@ -78,7 +79,7 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const ts = sampler.setTimesteps(schedule, steps, samplerOpts);
   const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
   const recorded = new Map<number, Float32Array>();
-  const guide = E.getOrElseW((why: string) => die(`--autoguidance: ${why}`))(autoguide(loaded, flags.autoguidance, labels ? guidance : 1));
+  const guide = chooseGuide(loaded, flags, labels ? guidance : 1, die);
   const model = denoiserFor(net, weights, { labels: labels && tensor(labels), guidance, guide });
   const progress = progressWriter();
   const what = `sampling ${n} (${samplerName})`;
@@ -117,7 +118,7 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const w = await writeFileAtomic(out, bytes)();
   if (E.isLeft(w)) die(w.left.message);
   const seconds = (performance.now() - started) / 1000;
-  const guided = guide ? `, autoguidance ${guide.scale}` : '';
+  const guided = guide ? `, autoguidance ${guide.scale}${describeInterval(guide.interval)}` : '';
   console.error(`wrote ${out}: ${n} images, ${steps} ${samplerName} steps${guided}, seed ${seed}; ${seconds.toFixed(1)} s in all, ${samplingSec.toFixed(1)} s of sampling`);
 };
 

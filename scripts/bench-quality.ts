@@ -113,18 +113,21 @@ for (const recipe of recipes) {
     }
     const trained = lastMetrics(out).elapsedSec;
     const evalArgs = ['--checkpoint', out, '--n', String(n), '--sampler', recipe.sampler, '--steps', String(recipe.sampleSteps),
-      ...(recipe.autoguidance !== undefined ? ['--autoguidance', String(recipe.autoguidance)] : [])];
+      ...(recipe.autoguidance !== undefined ? ['--autoguidance', String(recipe.autoguidance)] : []),
+      ...(recipe.autoguidanceInterval !== undefined ? ['--autoguidance-interval', recipe.autoguidanceInterval.join(',')] : [])];
     // the scores of this run with these settings, when eval.json in the run folder already has them
     const cached = join(out, 'eval.json');
     type Scores = Record<string, unknown> & { floor: { fd: number } };
     const previous = existsSync(cached) ? JSON.parse(readFileSync(cached, 'utf8')) as Scores : null;
     const same = previous !== null && previous.n === n && previous.sampler === recipe.sampler && previous.steps === recipe.sampleSteps && previous.seed === 0
-      && (recipe.autoguidance === undefined || (previous.autoguidance ?? 1) === recipe.autoguidance);
+      && (recipe.autoguidance === undefined || (previous.autoguidance ?? 1) === recipe.autoguidance)
+      && (recipe.autoguidanceInterval === undefined || JSON.stringify(previous.autoguidanceInterval ?? [0, 1]) === JSON.stringify(recipe.autoguidanceInterval));
     const q = same ? previous : JSON.parse(tsx('scripts/eval.ts', evalArgs)) as Scores;
     if (!same) writeFileSync(cached, `${JSON.stringify(q, null, 2)}\n`);
     const point: QualityPoint = {
       recipe: recipe.name, budgetMinutes: minutes, steps, images: steps * cfg.batch, trainMinutes: +(trained / 60).toFixed(2),
       sampler: recipe.sampler, sampleSteps: recipe.sampleSteps, ...(typeof q.autoguidance === 'number' ? { autoguidance: q.autoguidance } : {}),
+      ...(Array.isArray(q.autoguidanceInterval) && (q.autoguidanceInterval[0] > 0 || q.autoguidanceInterval[1] < 1) ? { autoguidanceInterval: q.autoguidanceInterval as [number, number] } : {}),
       samplingSeconds: q.samplingSeconds as number,
       n: q.n as number, fd: q.fd as number, floorFd: q.floor.fd, fdOverFloor: q.fdOverFloor as number,
       confident: q.confident as number, coverage: q.coverage as number, date: new Date().toISOString().slice(0, 10),

@@ -2,6 +2,8 @@
  * The recipes `npm run bench:quality` compares, and how its figures are rendered: a Markdown table
  * per budget and an SVG plot of quality against minutes of training.
  */
+import { describeInterval } from '../../src/train/guide-file.ts';
+import { presets } from '../../src/train/config.ts';
 
 export interface QualityRecipe {
   readonly name: string;
@@ -13,6 +15,8 @@ export interface QualityRecipe {
   readonly sampleSteps: number;
   /** the autoguidance scale to score with (a run with a guide: its own scale when absent) */
   readonly autoguidance?: number;
+  /** the diffusion times t/T in [lo, hi) the guide acts at when scoring (a run with a guide: its own interval when absent) */
+  readonly autoguidanceInterval?: readonly [number, number];
 }
 
 /** A recipe of the search: a U-Net with levels [1, 2, 2] (attention at 7×7) and the default's schedule and optimiser. */
@@ -48,9 +52,9 @@ export const qualityRecipes: readonly QualityRecipe[] = [
   },
   {
     name: 'quick',
-    description: 'the default preset (src/train/config.ts): quick-noguide, sampled with autoguidance by its own EMA weights frozen at two thirds of the run (w = 3), 3,000 steps by default',
+    description: `the default preset (src/train/config.ts): quick-noguide, sampled with autoguidance by its own EMA weights frozen at two thirds of the run (w = ${presets.quick.guideScale}${describeInterval(presets.quick.guideInterval)}), ${presets.quick.steps?.toLocaleString('en-US')} steps by default`,
     train: ['--preset', 'quick'],
-    sampler: 'ddpm', sampleSteps: 100,
+    sampler: 'ddpm', sampleSteps: 100, autoguidance: presets.quick.guideScale, autoguidanceInterval: presets.quick.guideInterval,
   },
 ];
 
@@ -64,6 +68,8 @@ export interface QualityPoint {
   readonly sampleSteps: number;
   /** the autoguidance scale the samples were drawn with (absent: none) */
   readonly autoguidance?: number;
+  /** the interval of t/T the guide acted in (absent: every step) */
+  readonly autoguidanceInterval?: readonly [number, number];
   readonly samplingSeconds: number;
   readonly n: number;
   readonly fd: number;
@@ -155,7 +161,7 @@ ${legend}
   const table = (rows: readonly QualityPoint[]) => [
     '| recipe | steps | images | trained (min) | sampler | n | fd | floor | fd / floor | confident | coverage |',
     '|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((p) => `| ${p.recipe}${p.note ? ' ¹' : ''} | ${p.steps} | ${p.images.toLocaleString('en-US')} | ${p.trainMinutes.toFixed(1)} | ${p.sampler} ${p.sampleSteps}${p.autoguidance !== undefined ? `, autoguidance ${p.autoguidance}` : ''} | ${p.n} | ${p.fd.toFixed(2)} | ${p.floorFd.toFixed(2)} | ${p.fdOverFloor.toFixed(2)}× | ${pct(p.confident)} | ${p.coverage.toFixed(3)} |`),
+    ...rows.map((p) => `| ${p.recipe}${p.note ? ' ¹' : ''} | ${p.steps} | ${p.images.toLocaleString('en-US')} | ${p.trainMinutes.toFixed(1)} | ${p.sampler} ${p.sampleSteps}${p.autoguidance !== undefined ? `, autoguidance ${p.autoguidance}${describeInterval(p.autoguidanceInterval ?? [0, 1])}` : ''} | ${p.n} | ${p.fd.toFixed(2)} | ${p.floorFd.toFixed(2)} | ${p.fdOverFloor.toFixed(2)}× | ${pct(p.confident)} | ${p.coverage.toFixed(3)} |`),
     '',
     ...rows.filter((p) => p.note).map((p) => `¹ ${p.recipe}, ${p.budgetMinutes} minutes: ${p.note}`),
     ...(rows.some((p) => p.note) ? [''] : []),

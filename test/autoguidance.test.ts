@@ -183,6 +183,11 @@ describe('train --guide-at, export-model and sample', () => {
     expect(narrowed.status, narrowed.stderr).toBe(0);
     expect(tensors(join(attached, 'guide.safetensors')).metadata[GUIDE_INTERVAL_METADATA_KEY]).toBe('0.4,1');
     expect(run('export-model', ['--checkpoint', plain, '--out', bare, '--guide-interval', '0.4,1']).stderr).toMatch(/--guide-interval: goes with --guide/);
+    // a run's own guide at another scale and interval
+    const rescaled = join(dir, 'rescaled');
+    expect(run('export-model', ['--checkpoint', full, '--out', rescaled, '--guide-scale', '3', '--guide-interval', '0,1']).status).toBe(0);
+    expect(tensors(join(rescaled, 'guide.safetensors')).metadata).toMatchObject({ [GUIDE_SCALE_METADATA_KEY]: '3', [GUIDE_INTERVAL_METADATA_KEY]: '0,1' });
+    expect(run('export-model', ['--checkpoint', plain, '--out', bare, '--guide-scale', '3']).stderr).toMatch(/--guide-scale: goes with --guide/);
     expect(run('export-model', ['--checkpoint', plain, '--out', attached, '--guide', full]).stderr).toMatch(/--guide: give its scale with --guide-scale W/);
   });
 });

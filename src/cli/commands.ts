@@ -155,7 +155,7 @@ export const exportModelCommand = command({
     { name: 'dtype', type: 'string', value: 'f16|f32', choices: ['f16', 'f32'], default: 'f16', description: 'weight precision in the file' },
     { name: 'no-ema', type: 'boolean', description: 'export the raw weights even when EMA weights exist' },
     { name: 'guide', type: 'string', value: 'DIR', description: 'a weaker model of the same data (run, checkpoint or model folder) to ship as guide.safetensors, for autoguidance' },
-    { name: 'guide-scale', type: 'number', value: 'W', description: 'the autoguidance scale the model recommends with its guide (with --guide; default: the checkpoint\'s own guide\'s)' },
+    { name: 'guide-scale', type: 'number', value: 'W', description: 'the autoguidance scale the model recommends with its guide (required with --guide; default: the scale of the guide the run froze)' },
     { name: 'guide-interval', type: 'string', value: 'LO,HI', description: 'the diffusion times t/T in [LO, HI) at which the guide acts, 0 clean and 1 pure noise (default: the run\'s own, or every step)' },
     { name: 'eval', type: 'string', value: 'FILE', description: 'the JSON scripts/eval.ts printed for this checkpoint, for the model card' },
     { name: 'title', type: 'string', value: 'TEXT', description: 'the model card\'s title', shownDefault: 'DDPM on <dataset>' },

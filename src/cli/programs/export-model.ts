@@ -31,9 +31,11 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
   const useEma = !flags['no-ema'] && ck.ema !== null;
   const weights = useEma ? (ck.ema as typeof ck.weights) : ck.weights;
   const tensors = inDtype(entriesToSafetensors(net.stateDict(weights)), dtype as 'f16' | 'f32');
-  // the guide: --guide's folder at --guide-scale, else the one the run froze (train --guide-at), if any
+  // the guide: --guide's folder at --guide-scale, else the one the run froze (train --guide-at), if any, at its own scale and interval unless given
   const guidePath = flags.guide;
-  if (guidePath === undefined && flags['guide-scale'] !== undefined) die('--guide-scale: goes with --guide (or a run that froze a guide)');
+  const askedScale = flags['guide-scale'];
+  if (askedScale !== undefined && guidePath === undefined && ck.guide === null) die('--guide-scale: goes with --guide (or a run that froze a guide)');
+  if (askedScale !== undefined && !(Number.isFinite(askedScale) && askedScale >= 0)) die(`--guide-scale: expected a finite number ≥ 0, got ${askedScale}`);
   const askedInterval = flags['guide-interval'] === undefined ? undefined
     : E.getOrElseW((why: string) => die(`--guide-interval: ${why}`))(parseGuideInterval(flags['guide-interval']));
   if (askedInterval !== undefined && guidePath === undefined && ck.guide === null) die('--guide-interval: goes with --guide (or a run that froze a guide)');
@@ -42,11 +44,11 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
   };
   const guided = guidePath !== undefined
     ? await loadDiffusionModel(guidePath, { noGuide: true }).then((g) => {
-      const scale = flags['guide-scale'] ?? die('--guide: give its scale with --guide-scale W');
+      const scale = askedScale ?? die('--guide: give its scale with --guide-scale W');
       const m = attachGuide(self, g, scale, guidePath, askedInterval);
       return E.isLeft(m) ? die(m.left.message) : m.right;
     }, (e: Error) => die(e.message))
-    : ck.guide ? { ...self, guide: { net, weights: ck.guide, scale: ck.config.guideScale, interval: askedInterval ?? ck.config.guideInterval, training: ck.config } } : self;
+    : ck.guide ? { ...self, guide: { net, weights: ck.guide, scale: askedScale ?? ck.config.guideScale, interval: askedInterval ?? ck.config.guideInterval, training: ck.config } } : self;
   const guide = guided.guide;
   mkdirSync(out, { recursive: true });
   const write = async (file: string, bytes: Uint8Array | string) => {

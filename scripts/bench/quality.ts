@@ -51,6 +51,12 @@ export const qualityRecipes: readonly QualityRecipe[] = [
     sampler: 'ddpm', sampleSteps: 100,
   },
   {
+    name: 'quick-w3',
+    description: 'the default preset of session 8: 3,000 steps then, sampled with autoguidance w = 3 at every step',
+    train: ['--preset', 'quick', '--guide-scale', '3'],
+    sampler: 'ddpm', sampleSteps: 100, autoguidance: 3, autoguidanceInterval: [0, 1],
+  },
+  {
     name: 'quick',
     description: `the default preset (src/train/config.ts): quick-noguide, sampled with autoguidance by its own EMA weights frozen at two thirds of the run (w = ${presets.quick.guideScale}${describeInterval(presets.quick.guideInterval)}), ${presets.quick.steps?.toLocaleString('en-US')} steps by default`,
     train: ['--preset', 'quick'],

@@ -143,7 +143,7 @@ describe('the npm package', () => {
     const paths = packed.files.map((f) => f.path);
     for (const p of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js',
       'dist/ddpm/index.js', 'dist/layers/index.js', 'dist/io/index.js', 'assets/ddpm-mnist-cond/model.safetensors',
-      'assets/ddpm-mnist-cond/config.json', 'assets/ddpm-mnist/guide.safetensors', 'assets/mnist-classifier.safetensors']) {
+      'assets/ddpm-mnist-cond/config.json', 'assets/ddpm-mnist/guide.safetensors', 'assets/ddpm-fashion-mnist/model.safetensors', 'assets/mnist-classifier.safetensors']) {
       expect(paths, p).toContain(p);
     }
     const stray = paths.filter((p) => !/^(dist|assets)\//.test(p) && !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(p));

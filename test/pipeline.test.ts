@@ -106,6 +106,18 @@ describe('loadPipeline', () => {
     // it ships a guide (guide.safetensors) and samples with autoguidance by default
     expect(p.guide?.net.config).toEqual(p.net.config);
     expect(p.config.guideScale).toBeGreaterThan(1);
+    // the guide acts on the noisy half of the trajectory only
+    expect(p.config.guideInterval).toEqual([0.5, 1]);
+    const s = p.sample({ n: 2, steps: 3 });
+    expect(s.shape).toEqual([2, 1, 28, 28]);
+    expect(s.images.every(Number.isFinite)).toBe(true);
+  });
+
+  it('the shipped Fashion-MNIST model loads by name, says its dataset, and draws finite images', async () => {
+    const p = await loadPipeline('fashion-mnist');
+    expect(p.config.dataset).toBe('fashion-mnist');
+    expect(p.net.numClasses).toBe(0);
+    expect(p.guide?.net.config).toEqual(p.net.config);
     const s = p.sample({ n: 2, steps: 3 });
     expect(s.shape).toEqual([2, 1, 28, 28]);
     expect(s.images.every(Number.isFinite)).toBe(true);

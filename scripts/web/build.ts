@@ -1,6 +1,6 @@
 /**
  * Builds the browser page into a static folder any static host can serve: web/ bundled by esbuild
- * (ESM, code splitting, minified, for the browser), the page and its style, the two shipped models,
+ * (ESM, code splitting, minified, for the browser), the page and its style, the three shipped models,
  * MNIST's training split gzipped (the page decompresses it itself), and a `_headers` file that asks
  * Netlify- or Cloudflare-style hosts for the cross-origin isolation the fast backend needs. The
  * bundle sizes (raw and gzipped) go to build.json in the folder.
@@ -43,7 +43,7 @@ const sized = (dir: string, file: string): BundleFile => {
 };
 
 const mnistFiles = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'];
-const models = ['ddpm-mnist', 'ddpm-mnist-cond'];
+const models = ['ddpm-mnist', 'ddpm-mnist-cond', 'ddpm-fashion-mnist'];
 
 /** Builds web/ into `outDir` (emptied first) and returns the sizes it wrote to build.json. */
 export const buildWeb = async (outDir = defaultOutDir, opts: { readonly minify?: boolean } = {}): Promise<BuildReport> => {

@@ -24,6 +24,8 @@ export const shippedModels = {
   mnist: asset('ddpm-mnist/model.safetensors'),
   /** class-conditional MNIST (classifier-free guidance; w = 3 recommended) */
   'mnist-cond': asset('ddpm-mnist-cond/model.safetensors'),
+  /** unconditional Fashion-MNIST, with its guide */
+  'fashion-mnist': asset('ddpm-fashion-mnist/model.safetensors'),
 } as const;
 
 export type ShippedModelName = keyof typeof shippedModels;

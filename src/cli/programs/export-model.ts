@@ -99,7 +99,7 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
     const f = figures as { command: string; n: number; fd: number; floor: { fd: number; confident: number }; fdOverFloor: number; confident: number; coverage: number; accuracy?: number; sampler?: string; steps?: number; guidance?: number; autoguidance?: number; autoguidanceInterval?: [number, number]; perClass?: { label: number; accuracy: number }[] };
     const how = [`${f.steps} ${f.sampler} steps`, ...(f.guidance !== undefined ? [`guidance ${f.guidance}`] : []), ...(f.autoguidance !== undefined ? [`autoguidance ${f.autoguidance}${describeInterval(f.autoguidanceInterval ?? [0, 1])}`] : [])].join(', ');
     lines.push('## Sample quality', '', `Measured by \`${f.command}\`${f.sampler ? ` (${how})` : ''} on ${f.n.toLocaleString('en-US')} samples:`, '',
-      '| MNIST-FD | real-data floor | FD / floor | confident (p ≥ 0.9) | real data confident | coverage |' + (f.accuracy !== undefined ? ' class accuracy |' : ''),
+      `| ${c.dataset === 'fashion-mnist' ? 'FD (Fashion-MNIST classifier)' : 'MNIST-FD'} | real-data floor | FD / floor | confident (p ≥ 0.9) | real data confident | coverage |` + (f.accuracy !== undefined ? ' class accuracy |' : ''),
       '|---:|---:|---:|---:|---:|---:|' + (f.accuracy !== undefined ? '---:|' : ''),
       `| ${f.fd.toFixed(2)} | ${f.floor.fd.toFixed(2)} | ${f.fdOverFloor}× | ${(100 * f.confident).toFixed(1)} % | ${(100 * f.floor.confident).toFixed(1)} % | ${f.coverage.toFixed(3)} |` + (f.accuracy !== undefined ? ` ${(100 * f.accuracy).toFixed(1)} % |` : ''),
       '');

@@ -34,6 +34,7 @@ import { trainStep } from '../src/train/step.ts';
 import { machine } from './bench/harness.ts';
 import { type QualityPoint, qualityRecipes, renderQuality } from './bench/quality.ts';
 import { cli } from '../src/cli/cli.ts';
+import { isWholeTrajectory } from '../src/train/guide-file.ts';
 
 const { values: flags } = cli(benchQualityCommand);
 const die = (msg: string): never => {
@@ -127,7 +128,7 @@ for (const recipe of recipes) {
     const point: QualityPoint = {
       recipe: recipe.name, budgetMinutes: minutes, steps, images: steps * cfg.batch, trainMinutes: +(trained / 60).toFixed(2),
       sampler: recipe.sampler, sampleSteps: recipe.sampleSteps, ...(typeof q.autoguidance === 'number' ? { autoguidance: q.autoguidance } : {}),
-      ...(Array.isArray(q.autoguidanceInterval) && (q.autoguidanceInterval[0] > 0 || q.autoguidanceInterval[1] < 1) ? { autoguidanceInterval: q.autoguidanceInterval as [number, number] } : {}),
+      ...(Array.isArray(q.autoguidanceInterval) && !isWholeTrajectory(q.autoguidanceInterval as [number, number]) ? { autoguidanceInterval: q.autoguidanceInterval as [number, number] } : {}),
       samplingSeconds: q.samplingSeconds as number,
       n: q.n as number, fd: q.fd as number, floorFd: q.floor.fd, fdOverFloor: q.fdOverFloor as number,
       confident: q.confident as number, coverage: q.coverage as number, date: new Date().toISOString().slice(0, 10),

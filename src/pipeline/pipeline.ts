@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { key as makeKey } from '../tensor/random.ts';
 import { scheduleFromConfig, type Schedule } from '../ddpm/schedule.ts';
 import type { Network, Weights } from '../train/network.ts';
-import { type Autoguide, drawImages, guideTimesteps, samplerNames, type SamplerName } from '../train/generate.ts';
+import { type Autoguide, drawImages, samplerNames, type SamplerName } from '../train/generate.ts';
 import { checkGuideInterval, type GuideInterval } from '../train/guide-file.ts';
 import { decodeModelFiles, modelConfig, type DiffusionModel, type ModelConfig, type ModelFiles, type ModelGuide } from './model.ts';
 
@@ -82,16 +82,13 @@ const labelsFor = (net: Network, n: number, given: SampleOptions['classLabels'])
   return Float32Array.from(labels);
 };
 
-/** The guide a draw uses, with the interval it acts in as fractions of T (for reports; `during` is the same in timesteps). */
-export type ChosenGuide = Autoguide & { readonly interval: GuideInterval };
-
 /**
  * The guide, scale and interval to draw with (undefined: none) from the asked ones and the model's
  * own guide, or why they do not go together (the CLIs name the flag, `sample` the function).
  */
 export const autoguide = (
   model: DiffusionModel, scale: number | undefined, classifierFree = 1, asked?: GuideInterval,
-): E.Either<string, ChosenGuide | undefined> => {
+): E.Either<string, (Autoguide & { readonly interval: GuideInterval }) | undefined> => {
   if (scale !== undefined && !(Number.isFinite(scale) && scale >= 0)) return E.left(`autoguidance must be a finite number ≥ 0, got ${scale}`);
   const checked = asked === undefined ? E.right(undefined) : checkGuideInterval(asked);
   if (E.isLeft(checked)) return checked;
@@ -101,9 +98,7 @@ export const autoguide = (
   }
   const w = scale ?? (classifierFree !== 1 ? 1 : guide.scale);
   if (w !== 1 && classifierFree !== 1) return E.left('classifier-free guidance and autoguidance together: use one (set the other to 1)');
-  const interval = asked ?? guide.interval;
-  const during = guideTimesteps(interval, model.schedule.T);
-  return E.right(w === 1 ? undefined : { net: guide.net, weights: guide.weights, scale: w, interval, ...(during ? { during } : {}) });
+  return E.right(w === 1 ? undefined : { net: guide.net, weights: guide.weights, scale: w, interval: asked ?? guide.interval });
 };
 
 /** Settles the defaults and checks the options against the model before any work is done. */

@@ -8,25 +8,23 @@ import type { Objective } from '../ddpm/objectives.ts';
 import type { Schedule } from '../ddpm/schedule.ts';
 import { runSampler, samplerNamed, samplersByName } from '../ddpm/samplers/index.ts';
 import type { Network, Weights } from './network.ts';
+import { type GuideInterval, isWholeTrajectory } from './guide-file.ts';
 
 export const samplerNames = Object.keys(samplersByName) as readonly (keyof typeof samplersByName)[];
 export type SamplerName = (typeof samplerNames)[number];
 
-/** A guide network for autoguidance, its scale and the timesteps it acts at (see `autoguidedModel`). */
+/** A guide network for autoguidance, its scale and where it acts (see `autoguidedModel`). */
 export interface Autoguide {
   readonly net: Network;
   readonly weights: Weights;
   readonly scale: number;
-  /** the timesteps [from, to) the guide acts at (absent: all); `guideTimesteps` makes it from fractions of T */
-  readonly during?: GuidanceInterval;
+  /** the diffusion times t/T in [lo, hi) the guide acts at (absent: every step) */
+  readonly interval?: GuideInterval;
 }
 
-/**
- * A guide interval given as fractions of the diffusion time t/T (0: clean, 1: pure noise) in the
- * timesteps of a schedule of T steps; undefined when it spans the whole trajectory.
- */
-export const guideTimesteps = (interval: readonly [number, number], T: number): GuidanceInterval | undefined =>
-  interval[0] <= 0 && interval[1] >= 1 ? undefined : [interval[0] * T, interval[1] * T];
+/** A guide interval (fractions of T) in the timesteps of a schedule of T steps; undefined when it spans the whole trajectory. */
+const guideTimesteps = (interval: GuideInterval, T: number): GuidanceInterval | undefined =>
+  isWholeTrajectory(interval) ? undefined : [interval[0] * T, interval[1] * T];
 
 export interface DrawOptions {
   readonly n: number;
@@ -64,7 +62,9 @@ export interface DrawOptions {
  * prediction is the guided one exactly, see guidance.ts, so the plain batch is enough); with a
  * guide whose scale is not 1, autoguidance, the labels (if any) going to both networks.
  */
-export const denoiserFor = (net: Network, weights: Weights, o: { readonly labels?: Tensor; readonly guidance?: number; readonly guide?: Autoguide }): Denoiser => {
+export const denoiserFor = (
+  net: Network, weights: Weights, T: number, o: { readonly labels?: Tensor; readonly guidance?: number; readonly guide?: Autoguide },
+): Denoiser => {
   const { labels } = o;
   const guidance = o.guidance ?? 1;
   const plain = (n: Network, w: Weights): Denoiser => (x, t) => n.apply(w, x, t, { training: false, ...(labels ? { labels } : {}) }).y;
@@ -72,7 +72,7 @@ export const denoiserFor = (net: Network, weights: Weights, o: { readonly labels
   if (guide !== undefined) {
     if (guide.net.numClasses !== net.numClasses) throw new Error(`drawImages: the guide network has ${guide.net.numClasses} classes, the model ${net.numClasses}`);
     if (labels !== undefined && guidance !== 1) throw new RangeError('drawImages: classifier-free guidance and autoguidance together: use one (set guidance or the guide\'s scale to 1)');
-    return autoguidedModel(plain(net, weights), plain(guide.net, guide.weights), guide.scale, guide.during);
+    return autoguidedModel(plain(net, weights), plain(guide.net, guide.weights), guide.scale, guide.interval && guideTimesteps(guide.interval, T));
   }
   if (labels === undefined || guidance === 1) return plain(net, weights);
   return guidedModel((x, t, l) => net.apply(weights, x, t, { training: false, labels: l }).y, labels, net.numClasses, guidance);
@@ -95,7 +95,7 @@ export const drawImages = (net: Network, weights: Weights, schedule: Schedule, s
     const from = b * batch;
     const count = Math.min(batch, n - from);
     const labelTensor = opts.labels && tensor(opts.labels.subarray(from, from + count));
-    const model = denoiserFor(net, weights, { labels: labelTensor, guidance: opts.guidance, guide: opts.guide });
+    const model = denoiserFor(net, weights, schedule.T, { labels: labelTensor, guidance: opts.guidance, guide: opts.guide });
     const onStep = opts.onStep;
     const common = { clip: opts.clip ?? true, prediction: opts.prediction ?? 'eps', steps: opts.steps, onStep: onStep && ((t: number, xt: Tensor, predX0: Tensor) => onStep(t, b, xt, predX0)) };
     const shape = [count, net.channels, size, size];

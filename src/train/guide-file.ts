@@ -31,8 +31,11 @@ export const WHOLE_TRAJECTORY: GuideInterval = [0, 1];
 /** An interval as the flags and the metadata write it: `LO,HI`. */
 export const formatGuideInterval = ([lo, hi]: GuideInterval): string => `${lo},${hi}`;
 
+/** Whether an interval covers every step. */
+export const isWholeTrajectory = (i: GuideInterval): boolean => i[0] <= 0 && i[1] >= 1;
+
 /** For messages: nothing for the whole trajectory, else `, t/T in [LO, HI)`. */
-export const describeInterval = (i: GuideInterval): string => (i[0] <= 0 && i[1] >= 1 ? '' : `, t/T in [${i[0]}, ${i[1]})`);
+export const describeInterval = (i: GuideInterval): string => (isWholeTrajectory(i) ? '' : `, t/T in [${i[0]}, ${i[1]})`);
 
 /** `LO,HI` (fractions of T, 0 ≤ LO < HI ≤ 1) as an interval, or what is wrong with it. */
 export const parseGuideInterval = (text: string): E.Either<string, GuideInterval> => {

@@ -16,7 +16,7 @@ import { network } from '../../train/network.ts';
 import { entriesToSafetensors, loadCheckpoint } from '../../train/checkpoint.ts';
 import { loadDiffusionModel } from '../../pipeline/load.ts';
 import { attachGuide, type DiffusionModel, GUIDE_FILE, guideSafetensors } from '../../pipeline/model.ts';
-import { describeInterval, inDtype, parseGuideInterval } from '../../train/guide-file.ts';
+import { describeInterval, inDtype, isWholeTrajectory, parseGuideInterval } from '../../train/guide-file.ts';
 import { exportModelCommand } from '../commands.ts';
 import { cli, scriptLauncher } from '../cli.ts';
 import { exits } from '../exits.ts';
@@ -76,7 +76,7 @@ const exportModel = async (argv: readonly string[], launcher: string): Promise<v
     `- \`model.safetensors\`: the ${useEma ? 'EMA' : 'raw'} weights in ${dtype === 'f16' ? 'float16' : 'float32'}, PyTorch state-dict names: \`model.load_state_dict(safetensors.torch.load_file(path), strict=True)\` takes them.`,
     '- `config.json`: the training config (network, schedule, objective); sample.ts and eval.ts read it beside the weights.',
     ...(guide ? [
-      `- \`${GUIDE_FILE}\`: a weaker model of the same data${guidePath ? ` (\`${guidePath}\`)` : ' (the run\'s EMA weights frozen part-way)'}, for autoguidance (Karras et al. 2024): sampling uses guide + w·(model − guide) with w = ${guide.scale}${guide.interval[0] > 0 || guide.interval[1] < 1 ? ` at the diffusion times t/T in [${guide.interval[0]}, ${guide.interval[1]}) (the model alone elsewhere)` : ''} by default; \`--autoguidance 1\` samples the model alone. Its training config is in its metadata.`,
+      `- \`${GUIDE_FILE}\`: a weaker model of the same data${guidePath ? ` (\`${guidePath}\`)` : ' (the run\'s EMA weights frozen part-way)'}, for autoguidance (Karras et al. 2024): sampling uses guide + w·(model − guide) with w = ${guide.scale}${!isWholeTrajectory(guide.interval) ? ` at the diffusion times t/T in [${guide.interval[0]}, ${guide.interval[1]}) (the model alone elsewhere)` : ''} by default; \`--autoguidance 1\` samples the model alone. Its training config is in its metadata.`,
     ] : []),
     '',
     '## Training',

@@ -80,7 +80,7 @@ const sample = async (argv: readonly string[], launcher: string): Promise<void> 
   const stages = [0, 1, 2, 3].map((i) => ts[Math.round((i * (ts.length - 1)) / 4)]);
   const recorded = new Map<number, Float32Array>();
   const guide = chooseGuide(loaded, flags, labels ? guidance : 1, die);
-  const model = denoiserFor(net, weights, { labels: labels && tensor(labels), guidance, guide });
+  const model = denoiserFor(net, weights, schedule.T, { labels: labels && tensor(labels), guidance, guide });
   const progress = progressWriter();
   const what = `sampling ${n} (${samplerName})`;
   const sampling = performance.now();

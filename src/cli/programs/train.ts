@@ -32,7 +32,7 @@ import { network, type Network, type Weights } from '../../train/network.ts';
 import { batchesPerEpoch, scaleImages, type ScaledImages } from '../../train/data.ts';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.ts';
 import { copyWeights, runTraining, type StepEvent, type StepSetup, type TrainState } from '../../train/loop.ts';
-import { drawImages, guideTimesteps } from '../../train/generate.ts';
+import { drawImages } from '../../train/generate.ts';
 import { describeInterval } from '../../train/guide-file.ts';
 import { type Progress, progressWriter, renderProgress } from '../progress.ts';
 import { cli, scriptLauncher } from '../cli.ts';
@@ -229,7 +229,7 @@ const execute = (stopRequested: () => boolean, launcher: string) => async (r: Re
     const conditional = net.numClasses > 0;
     const images = drawImages(net, s.ema ?? s.weights, r.setup.schedule, cfg.imageSize, r.keys.sample, {
       n: cfg.sampleCount, sampler: cfg.sampler, steps: cfg.sampleSteps, clip: true, prediction: cfg.objective,
-      ...(guide && !conditional ? { guide: { net, weights: guide, scale: cfg.guideScale, during: guideTimesteps(cfg.guideInterval, cfg.schedule.T) } } : {}),
+      ...(guide && !conditional ? { guide: { net, weights: guide, scale: cfg.guideScale, interval: cfg.guideInterval } } : {}),
       // a class-conditional net draws rows of digits 0, 1, 2, … with guidance scale 3
       ...(conditional ? { labels: Float32Array.from({ length: cfg.sampleCount }, (_, i) => Math.floor(i / 8) % net.numClasses), guidance: 3 } : {}),
     });

@@ -17,6 +17,7 @@ import { namedNetworks, network } from '../src/train/network.ts';
 import { presets } from '../src/train/config.ts';
 import { decodeModelFiles, GUIDE_INTERVAL_METADATA_KEY, GUIDE_SCALE_METADATA_KEY, guideSafetensors, modelSafetensors } from '../src/pipeline/model.ts';
 import { pipelineFromFiles } from '../src/pipeline/pipeline.ts';
+import { loadPipeline } from '../src/pipeline/load.ts';
 
 const net = network(namedNetworks.tiny);
 const config = { ...presets.tiny, objective: 'v' as const, out: 'm' };
@@ -57,6 +58,21 @@ describe('a model with a guide (guide.safetensors)', () => {
     expect(cond.sample({ ...opts, classLabels: 7 }).images).toHaveLength(3 * 28 * 28);
     expect(() => cond.sample({ ...opts, classLabels: 7, autoguidance: 2 })).toThrow(/classifier-free guidance and autoguidance together/);
     expect(cond.sample({ ...opts, classLabels: 7, guidance: 1, autoguidance: 2 }).images).toHaveLength(3 * 28 * 28);
+  });
+
+  it('on disk: model.safetensors takes guide.safetensors beside it, any other X.safetensors its X.guide.safetensors (the page\'s downloads)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guide-beside-'));
+    writeFileSync(join(dir, 'run-step30.safetensors'), model);
+    // a guide.safetensors belongs to a model.safetensors only
+    writeFileSync(join(dir, 'guide.safetensors'), guideSafetensors(net, weaker, config, 3));
+    expect((await loadPipeline(join(dir, 'run-step30.safetensors'))).config.guideScale).toBeUndefined();
+    writeFileSync(join(dir, 'run-step30.guide.safetensors'), guideSafetensors(net, weaker, config, 2.5));
+    const paired = await loadPipeline(join(dir, 'run-step30.safetensors'));
+    expect(paired.config.guideScale).toBe(2.5);
+    expect(paired.sample(opts).images).toEqual(guided.sample(opts).images);
+    expect((await loadPipeline(join(dir, 'run-step30.safetensors'), { noGuide: true })).config.guideScale).toBeUndefined();
+    writeFileSync(join(dir, 'model.safetensors'), model);
+    expect((await loadPipeline(join(dir, 'model.safetensors'))).config.guideScale).toBe(3);
   });
 
   it('refuses a guide that does not fit the model, saying how', () => {

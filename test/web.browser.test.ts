@@ -161,11 +161,12 @@ describe('the browser page in Chromium', () => {
     expect(await p.page.evaluate(() => window.__diffusion.stepTimes.length)).toBe(100);
   });
 
-  it('30 training steps in the tab lower the loss; the downloaded checkpoint loads and samples in Node (screenshot docs/web-training.png)', async () => {
+  it('30 training steps in the tab lower the loss and freeze a guide at step 15; the downloaded checkpoint and guide load and sample in Node (screenshot docs/web-training.png)', async () => {
     await p.page.selectOption('#preset', 'tiny');
     await p.page.fill('#batch', '16');
     await p.page.fill('#train-steps', '30');
     await p.page.fill('#sample-every', '10');
+    await p.page.fill('#guide-at', '0.5');
     await p.page.click('#train');
     await p.page.waitForFunction(() => window.__diffusion.losses.length >= 12, null, { timeout: 120_000, polling: 100 });
     // pause, check that it holds, resume
@@ -185,13 +186,25 @@ describe('the browser page in Chromium', () => {
     await p.page.screenshot({ path: join(shots, 'web-training.png'), fullPage: true });
     const [download] = await Promise.all([p.page.waitForEvent('download'), p.page.click('#download')]);
     expect(download.suggestedFilename()).toBe('diffusion-tiny-step30.safetensors');
-    const file = join(mkdtempSync(join(tmpdir(), 'web-')), download.suggestedFilename());
+    const status = await p.page.evaluate(() => window.__diffusion.training);
+    expect(status).toMatchObject({ guideStep: 15, guide: true });
+    const [guideDownload] = await Promise.all([p.page.waitForEvent('download'), p.page.click('#download-guide')]);
+    expect(guideDownload.suggestedFilename()).toBe('diffusion-tiny-step30.guide.safetensors');
+    const dir = mkdtempSync(join(tmpdir(), 'web-'));
+    const file = join(dir, download.suggestedFilename());
     await download.saveAs(file);
+    // alone first, then with the guide beside it
+    const alone = await loadPipeline(file);
+    expect(alone.config.guideScale).toBeUndefined();
+    await guideDownload.saveAs(join(dir, guideDownload.suggestedFilename()));
     const pipe = await loadPipeline(file);
     expect(pipe.config.training?.preset).toBe('tiny');
-    const s = pipe.sample({ n: 2, steps: 5 });
+    expect(pipe.config.guideScale).toBe(status?.guideScale);
+    const s = pipe.sample({ n: 2, steps: 5, autoguidance: 2 });
     expect(s.shape).toEqual([2, 1, 28, 28]);
     expect(s.images.every(Number.isFinite)).toBe(true);
+    // the guide is not the final weights: guided samples differ from the model's alone
+    expect(s.images).not.toEqual(pipe.sample({ n: 2, steps: 5, autoguidance: 1 }).images);
   });
 
   it('the main thread never worked over 100 ms at once while sampling and training, and nothing went to the console as an error', async () => {

@@ -8,7 +8,7 @@ import type { Backend } from '../src/index.ts';
 import type { Capabilities, FromWorker, PageBackend, Request, Requests, RequestKind, WorkerEvent } from './protocol.ts';
 import { capabilities, usable } from './worker/capabilities.ts';
 import { backendFor, compareBackends, loadModel, type Post, sample } from './worker/sampling.ts';
-import { checkpointFile, pauseTraining, resumeTraining, startTraining } from './worker/training.ts';
+import { checkpointFile, guideFile, pauseTraining, resumeTraining, startTraining } from './worker/training.ts';
 
 interface WorkerScope {
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
@@ -60,6 +60,7 @@ const handlers: { [K in RequestKind]: Handler<K> } = {
   trainPause: () => pauseTraining(),
   trainResume: () => resumeTraining(post),
   checkpoint: () => checkpointFile(),
+  guideFile: () => guideFile(),
 };
 
 /** Transferable buffers of a result, so large arrays move instead of being copied. */

@@ -200,7 +200,11 @@ const setTraining = (s: TrainStatus): void => {
   $<HTMLButtonElement>('pause').disabled = s.step >= s.total;
   $<HTMLButtonElement>('pause').textContent = s.running ? 'Pause' : 'Resume';
   $<HTMLButtonElement>('download').disabled = false;
+  $<HTMLButtonElement>('download-guide').disabled = !s.guide;
 };
+
+/** ` (guide frozen at step N)` or ` (guide at step N)` for a run with a guide, else nothing. */
+const guideNote = (s: TrainStatus): string => (s.guideStep === null ? '' : `; autoguidance w = ${s.guideScale} by its EMA weights ${s.guide ? 'frozen' : 'to be frozen'} at step ${s.guideStep}`);
 
 const startTraining = async (): Promise<void> => {
   hook.losses = [];
@@ -208,13 +212,14 @@ const startTraining = async (): Promise<void> => {
   hook.trainEnded = null;
   hook.grids = 0;
   const preset = $<HTMLSelectElement>('preset').value as PagePreset;
+  const guideAt = $<HTMLInputElement>('guide-at').value.trim();
   say('train-info', 'fetching MNIST from this page\'s server…');
   const s = await engine.call('trainStart', {
     preset, batch: Math.round(num('batch')), steps: Math.round(num('train-steps')), sampleEvery: Math.round(num('sample-every')),
-    sampleCount: 16, sampleSteps: 20, seed: 0,
+    sampleCount: 16, sampleSteps: 20, seed: 0, ...(guideAt === '' ? {} : { guideAt: Number(guideAt) }),
   });
   setTraining(s);
-  say('train-info', `training the ${preset} preset (${s.params.toLocaleString('en-US')} parameters) on ${backendLabel(s.backend)}…`);
+  say('train-info', `training the ${preset} preset (${s.params.toLocaleString('en-US')} parameters) on ${backendLabel(s.backend)}${guideNote(s)}…`);
 };
 
 const togglePause = async (): Promise<void> => {
@@ -235,7 +240,10 @@ engine.onEvent(timed((e) => {
     hook.trainImagesPerSec = e.imagesPerSec;
     if (hook.training) hook.training = { ...hook.training, step: e.step };
     drawLossSoon();
-    say('train-info', `step ${e.step} of ${e.total}: loss ${e.loss.toFixed(4)}, ${fmt(e.imagesPerSec)} images/s`);
+    say('train-info', `step ${e.step} of ${e.total}: loss ${e.loss.toFixed(4)}, ${fmt(e.imagesPerSec)} images/s${hook.training?.guide ? ` (guide frozen at step ${hook.training.guideStep})` : ''}`);
+  } else if (e.kind === 'trainGuide') {
+    setTraining(e.status);
+    say('train-info', e.message);
   } else if (e.kind === 'trainGrid') {
     hook.grids++;
     drawGrid($('train-grid'), e.images, e.shape);
@@ -254,6 +262,9 @@ const wire = (): void => {
   $('pause').addEventListener('click', () => void togglePause().catch((e) => fail('training', e)));
   $('download').addEventListener('click', () => {
     engine.call('checkpoint', {}).then((c) => download(c.bytes, c.fileName)).catch((e) => fail('download', e));
+  });
+  $('download-guide').addEventListener('click', () => {
+    engine.call('guideFile', {}).then((c) => download(c.bytes, c.fileName)).catch((e) => fail('download', e));
   });
   $('backend').addEventListener('change', (e) => {
     useBackend((e.target as HTMLSelectElement).value as PageBackend).catch((err) => say('backend-info', (err as Error).message, true));

@@ -90,6 +90,11 @@ export interface TrainRequest {
   readonly seed: number;
   /** the first `images` training images only (default: all 60,000) */
   readonly images?: number;
+  /**
+   * autoguidance: freeze the EMA weights after this fraction of the steps as the run's guide, which
+   * the later grids extrapolate away from (0: none; default: the preset's)
+   */
+  readonly guideAt?: number;
 }
 
 export interface TrainStatus {
@@ -99,6 +104,12 @@ export interface TrainStatus {
   readonly preset: PagePreset;
   readonly params: number;
   readonly backend: PageBackend;
+  /** the step at which the run freezes (or froze) its guide, null when it has none */
+  readonly guideStep: number | null;
+  /** whether the guide is frozen, so that it can be downloaded */
+  readonly guide: boolean;
+  /** the autoguidance scale the grids use and the guide file recommends */
+  readonly guideScale: number;
 }
 
 /** Request kinds, their arguments and their results. */
@@ -112,6 +123,8 @@ export interface Requests {
   trainPause: { args: Record<string, never>; result: TrainStatus };
   trainResume: { args: Record<string, never>; result: TrainStatus };
   checkpoint: { args: Record<string, never>; result: { readonly bytes: Uint8Array; readonly fileName: string } };
+  /** the run's frozen guide as X.guide.safetensors beside the checkpoint's X.safetensors */
+  guideFile: { args: Record<string, never>; result: { readonly bytes: Uint8Array; readonly fileName: string } };
 }
 export type RequestKind = keyof Requests;
 
@@ -129,6 +142,7 @@ export type WorkerEvent =
     readonly ms: number; readonly imagesPerSec: number;
   }
   | { readonly kind: 'trainGrid'; readonly step: number; readonly images: Float32Array; readonly shape: readonly [number, number, number, number] }
+  | { readonly kind: 'trainGuide'; readonly status: TrainStatus; readonly message: string }
   | { readonly kind: 'trainEnd'; readonly status: TrainStatus; readonly reason: string };
 
 export type Reply =

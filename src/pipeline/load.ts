@@ -41,6 +41,14 @@ export interface LoadOptions {
   readonly noGuide?: boolean;
 }
 
+/**
+ * Where the guide of a weights file sits: guide.safetensors beside a model folder's
+ * model.safetensors, `X.guide.safetensors` beside any other `X.safetensors` (the browser page
+ * downloads a run's guide so).
+ */
+export const guideBeside = (path: string): string =>
+  join(dirname(path), basename(path) === 'model.safetensors' ? GUIDE_FILE : `${basename(path, '.safetensors')}.guide.safetensors`);
+
 const fromWeightsFile = (path: string, netName: string | undefined, noGuide = false): DiffusionModel => {
   const cfgPath = join(dirname(path), 'config.json');
   const hasConfig = existsSync(cfgPath);
@@ -51,9 +59,9 @@ const fromWeightsFile = (path: string, netName: string | undefined, noGuide = fa
     throw new Error(`${path} has no config.json beside it nor a config in its metadata: say which network it is with --network (${Object.keys(namedNetworks).join(', ')})`);
   }
   // a named network wins over a config.json beside the file, as scripts/sample.ts's --network does
-  // a model folder's model.safetensors brings the guide beside it
-  const guidePath = join(dirname(path), GUIDE_FILE);
-  const guide = !noGuide && basename(path) === 'model.safetensors' && existsSync(guidePath) ? { guide: new Uint8Array(readFileSync(guidePath)) } : {};
+  // a model folder's model.safetensors brings the guide.safetensors beside it, and any other X.safetensors its X.guide.safetensors
+  const guidePath = guideBeside(path);
+  const guide = !noGuide && existsSync(guidePath) ? { guide: new Uint8Array(readFileSync(guidePath)) } : {};
   const files: ModelFiles = netName !== undefined ? { safetensors, network: netName, ...guide }
     : carried ? { safetensors, ...guide } : { safetensors, config: readFileSync(cfgPath, 'utf8'), ...guide };
   const m = decodeModelFiles(files, path);

@@ -7,7 +7,7 @@
 export interface PickedModel {
   readonly safetensors: Uint8Array;
   readonly config?: string;
-  /** guide.safetensors beside the weights: a weaker model for autoguidance */
+  /** guide.safetensors (or X.guide.safetensors, as the page downloads it) beside the weights: a weaker model for autoguidance */
   readonly guide?: Uint8Array;
   /** what the page calls it: the file names */
   readonly what: string;
@@ -17,7 +17,7 @@ const bytesOf = async (f: File): Promise<Uint8Array> => new Uint8Array(await f.a
 
 /** The model in a set of files, or an Error saying what is missing. */
 export const modelFromFiles = async (files: readonly File[]): Promise<PickedModel> => {
-  const guide = files.find((f) => f.name === 'guide.safetensors');
+  const guide = files.find((f) => f.name === 'guide.safetensors' || f.name.toLowerCase().endsWith('.guide.safetensors'));
   const weights = files.filter((f) => f.name.toLowerCase().endsWith('.safetensors') && f !== guide);
   const configs = files.filter((f) => f.name.toLowerCase().endsWith('.json') && f.name !== 'state.json' && f.name !== 'latest.json');
   if (weights.length === 0) throw new Error(`no .safetensors among ${files.map((f) => f.name).join(', ') || 'the files'}: pick a model.safetensors or ema.safetensors (with its config.json), or a file the page downloaded`);

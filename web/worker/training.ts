@@ -3,10 +3,13 @@
  * scripts/train.ts does, with the same config, keys and batches, but on MNIST fetched from the
  * page's own server and with a loop that yields to the worker's event loop between steps, so a
  * pause (or a sampling request) gets through. The checkpoint it hands out is one safetensors file:
- * the (EMA) weights with PyTorch names and the training config in its metadata.
+ * the (EMA) weights with PyTorch names and the training config in its metadata. A run with a guide
+ * (the preset's or the page's `guideAt`) freezes its EMA weights at that step, as scripts/train.ts
+ * does; the later grids are autoguided by it, and it downloads as `X.guide.safetensors` beside the
+ * checkpoint's `X.safetensors`, which the Node loader and the page's file picker read as a pair.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { adam, type Backend, dispose, network, type Network, random, tidy, toFloat32, treeTensors, withBackend } from '../../src/index.ts';
+import { adam, type Backend, dispose, network, type Network, random, tidy, toFloat32, treeTensors, type Weights, withBackend } from '../../src/index.ts';
 import { decodeIdx } from '../../src/io/index.ts';
 import { scheduleFromConfig } from '../../src/ddpm/index.ts';
 import { decodeSavedConfig, presets, type TrainConfig } from '../../src/train/config.ts';
@@ -14,7 +17,8 @@ import { batchAt, scaleImages, type ScaledImages } from '../../src/train/data.ts
 import { copyWeights, type StepSetup, type TrainState, trainStepOf } from '../../src/train/loop.ts';
 import { drawImages } from '../../src/train/generate.ts';
 import { yieldToEventLoop } from '../../src/tensor/platform.ts';
-import { modelSafetensors } from '../../src/pipeline/model.ts';
+import { guideSafetensors, modelSafetensors } from '../../src/pipeline/model.ts';
+import { describeInterval } from '../../src/train/guide-file.ts';
 import type { PageBackend, TrainRequest, TrainStatus } from '../protocol.ts';
 import { own, type Post } from './sampling.ts';
 
@@ -48,7 +52,11 @@ interface Run {
   readonly b: Backend;
   readonly params: number;
   readonly cache: { epoch?: number; perm?: Int32Array };
+  /** the step that freezes the guide (null: none) */
+  readonly guideStep: number | null;
   state: TrainState;
+  /** the EMA weights frozen at guideStep, once there */
+  guide: Weights | null;
   running: boolean;
   /** which loop may step: a pause and a resume start a new one, and the old one must not go on */
   generation: number;
@@ -58,6 +66,7 @@ let run: Run | null = null;
 
 const status = (r: Run): TrainStatus => ({
   step: r.state.step, total: r.config.steps ?? 0, running: r.running, preset: r.config.preset as TrainStatus['preset'], params: r.params, backend: r.backend,
+  guideStep: r.guideStep, guide: r.guide !== null, guideScale: r.config.guideScale,
 });
 
 /** The preset with the page's choices, validated as scripts/train.ts validates its flags. */
@@ -68,6 +77,7 @@ const configFor = (req: TrainRequest, backend: PageBackend): TrainConfig => {
     sampleCount: req.sampleCount, sampleSteps: req.sampleSteps, sampler: 'ddim',
     // a short run in a tab would otherwise spend most of its steps warming up
     warmup: Math.min(base.warmup, Math.floor(req.steps / 10)),
+    ...(req.guideAt === undefined ? {} : { guideAt: req.guideAt }),
   });
   if (E.isLeft(c)) throw c.left;
   return c.right;
@@ -87,8 +97,8 @@ export const startTraining = async (req: TrainRequest, backend: PageBackend, b: 
   const data = scaleImages({ images: ds.images.subarray(0, count * 784), labels: ds.labels.subarray(0, count), count, height: 28, width: 28 }, config.imageSize);
   if (run) {
     run.running = false;
-    const old = run.state;
-    withBackend(run.b, () => treeTensors([old.weights, old.optState, old.ema]).forEach(dispose));
+    const [old, oldGuide] = [run.state, run.guide];
+    withBackend(run.b, () => treeTensors([old.weights, old.optState, old.ema, oldGuide]).forEach(dispose));
   }
   const net = network(config.network);
   const [initKey, dataKey, trainKey, sampleKey, labelKey] = random.split(random.key(config.seed), 5);
@@ -103,19 +113,28 @@ export const startTraining = async (req: TrainRequest, backend: PageBackend, b: 
     lr: { lr: config.lr, warmup: config.warmup, decay: config.lrDecay, minRatio: 0.05, total },
   };
   const params = treeTensors(state.weights.params).reduce((s, t) => s + t.size, 0);
-  const r: Run = { config, net, setup, data, keys: { data: dataKey, sample: sampleKey }, backend, b, params, cache: {}, state, running: true, generation: 0 };
+  // the step that freezes the guide, as scripts/train.ts reckons it
+  const guideStep = config.guideAt > 0 ? Math.max(1, Math.round(config.guideAt * total)) : null;
+  const r: Run = {
+    config, net, setup, data, keys: { data: dataKey, sample: sampleKey }, backend, b, params, cache: {}, guideStep, state, guide: null, running: true, generation: 0,
+  };
   run = r;
   void loop(r, post);
   return status(r);
 };
 
-/** The sample grid of the run's current (EMA) weights, always from the same noise so its changes are the training's. */
+/**
+ * The sample grid of the run's current (EMA) weights, always from the same noise so its changes are
+ * the training's; autoguided by the run's guide once it is frozen (an unconditional net), as the
+ * grids of scripts/train.ts are.
+ */
 const postGrid = (r: Run, post: Post): void => {
   const { config, net } = r;
   const n = config.sampleCount;
   if (n === 0) return;
+  const guide = r.guide && net.numClasses === 0 ? { guide: { net, weights: r.guide, scale: config.guideScale, interval: config.guideInterval } } : {};
   const images = own(withBackend(r.b, () => drawImages(net, r.state.ema ?? r.state.weights, r.setup.schedule, config.imageSize, r.keys.sample, {
-    n, sampler: 'ddim', steps: config.sampleSteps, prediction: config.objective,
+    n, sampler: 'ddim', steps: config.sampleSteps, prediction: config.objective, ...guide,
   })));
   post({ kind: 'trainGrid', step: r.state.step, images, shape: [n, net.channels, config.imageSize, config.imageSize] }, [images.buffer]);
 };
@@ -145,6 +164,11 @@ const loop = async (r: Run, post: Post): Promise<void> => {
       }
       releaseReplaced(r.state, next.state);
       r.state = next.state;
+      if (r.state.step === r.guideStep && r.guide === null) {
+        const frozen = r.state;
+        r.guide = withBackend(r.b, () => copyWeights(frozen.ema ?? frozen.weights));
+        post({ kind: 'trainGuide', status: status(r), message: `step ${r.state.step}: froze the ${frozen.ema ? 'EMA ' : ''}weights as the run's autoguidance guide (scale ${r.config.guideScale}${describeInterval(r.config.guideInterval)}); the later grids are guided by it` });
+      }
       const ms = performance.now() - start;
       [windowMs, windowImages] = [windowMs + ms, windowImages + batch];
       if (windowMs > 1000 || rate === 0) {
@@ -192,8 +216,22 @@ export const resumeTraining = (post: Post): TrainStatus => {
  * The run as one PyTorch-compatible safetensors file: the EMA weights when the run keeps them,
  * else the weights, with the training config in the metadata (`sample --checkpoint FILE` reads it).
  */
+const fileStem = (r: Run): string => `diffusion-${r.config.preset}-step${r.state.step}`;
+
 export const checkpointFile = (): { bytes: Uint8Array; fileName: string } => {
   const r = current();
   const bytes = withBackend(r.b, () => modelSafetensors(r.net, r.state.ema ?? r.state.weights, r.config));
-  return { bytes, fileName: `diffusion-${r.config.preset}-step${r.state.step}.safetensors` };
+  return { bytes, fileName: `${fileStem(r)}.safetensors` };
+};
+
+/**
+ * The run's frozen guide as one safetensors file (its weights, the training config, the scale and
+ * interval it recommends), named `X.guide.safetensors` for the checkpoint `X.safetensors`.
+ */
+export const guideFile = (): { bytes: Uint8Array; fileName: string } => {
+  const r = current();
+  const g = r.guide;
+  if (g === null) throw new Error(r.guideStep === null ? 'this run has no guide (its guide-at is 0)' : `no guide yet: the run freezes it at step ${r.guideStep}`);
+  const bytes = withBackend(r.b, () => guideSafetensors(r.net, g, r.config, r.config.guideScale, 'f32', r.config.guideInterval));
+  return { bytes, fileName: `${fileStem(r)}.guide.safetensors` };
 };

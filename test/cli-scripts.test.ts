@@ -75,7 +75,7 @@ describe('sample.ts refuses bad input before loading a model', () => {
 describe('train.ts: one meaning per flag', () => {
   it('--help shows the default preset\'s values; --steps without --train-steps is noted', { timeout: 120_000 }, () => {
     const help = script('train', ['--help']).stdout.replace(/\n {20,}/g, ' ');
-    expect(help).toMatch(/--train-steps N\|none +optimizer steps in total .*\(default 3400\)/);
+    expect(help).toMatch(/--train-steps N\|none +optimizer steps in total .*\(default 2000\)/);
     expect(help).toMatch(/--steps N +the grids' sampling steps.*\(default 100; also --sample-steps\)/);
     expect(help).toMatch(/--backend NAME +.*\(default fast\)/);
     expect(help).toContain('The defaults shown are the quick preset\'s');

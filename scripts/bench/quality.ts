@@ -46,19 +46,31 @@ export const qualityRecipes: readonly QualityRecipe[] = [
   searched('w24-v-snr', 'w24 predicting v, with min-SNR-5 loss weighting', 24, 'v', 5),
   {
     name: 'quick-noguide',
-    description: 'the default preset of sessions 5–7, before autoguidance: the small U-Net (= w24) predicting v, sampled alone',
-    train: ['--preset', 'quick', '--guide-at', '0'],
+    description: 'the default preset of sessions 5–7, before autoguidance: the small U-Net (= w24) predicting v, batch 32, Adam 2e-3, sampled alone',
+    train: ['--preset', 'quick', '--batch', '32', '--lr', '2e-3', '--guide-at', '0'],
     sampler: 'ddpm', sampleSteps: 100,
   },
   {
     name: 'quick-w3',
-    description: 'the default preset of session 8: 3,000 steps then, sampled with autoguidance w = 3 at every step',
-    train: ['--preset', 'quick', '--guide-scale', '3'],
+    description: 'the default preset of session 8: quick-noguide, 3,000 steps then, with its EMA frozen at two thirds as its guide, sampled with autoguidance w = 3 at every step',
+    train: ['--preset', 'quick', '--batch', '32', '--lr', '2e-3', '--guide-at', '0.6667', '--guide-scale', '3'],
     sampler: 'ddpm', sampleSteps: 100, autoguidance: 3, autoguidanceInterval: [0, 1],
   },
   {
+    name: 'quick-b32',
+    description: 'the default preset of session 9: quick-w3 with 3,400 steps, sampled with w = 3.5',
+    train: ['--preset', 'quick', '--batch', '32', '--lr', '2e-3', '--guide-at', '0.6667', '--guide-scale', '3.5'],
+    sampler: 'ddpm', sampleSteps: 100, autoguidance: 3.5, autoguidanceInterval: [0, 1],
+  },
+  {
+    name: 'quick-w35',
+    description: 'the default preset, sampled with w = 3.5',
+    train: ['--preset', 'quick', '--guide-scale', '3.5'],
+    sampler: 'ddpm', sampleSteps: 100, autoguidance: 3.5, autoguidanceInterval: [0, 1],
+  },
+  {
     name: 'quick',
-    description: `the default preset (src/train/config.ts): quick-noguide, sampled with autoguidance by its own EMA weights frozen at two thirds of the run (w = ${presets.quick.guideScale}${describeInterval(presets.quick.guideInterval)}), ${presets.quick.steps?.toLocaleString('en-US')} steps by default`,
+    description: `the default preset (src/train/config.ts): the small U-Net predicting v, batch ${presets.quick.batch}, Adam ${presets.quick.lr} with 200 warm-up steps and cosine decay, EMA 0.999, sampled with autoguidance by its own EMA weights frozen at two thirds of the run (w = ${presets.quick.guideScale}${describeInterval(presets.quick.guideInterval)}), ${presets.quick.steps?.toLocaleString('en-US')} steps by default`,
     train: ['--preset', 'quick'],
     sampler: 'ddpm', sampleSteps: 100, autoguidance: presets.quick.guideScale, autoguidanceInterval: presets.quick.guideInterval,
   },
@@ -90,7 +102,7 @@ export interface QualityPoint {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
-const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
 /** One panel of the plot: y(minutes) per recipe, with ticks, axis titles and a title. */
 const panel = (
@@ -138,9 +150,15 @@ export const renderQuality = (all: readonly QualityPoint[]): { readonly markdown
   const budgets = [...new Set(points.map((p) => p.budgetMinutes))].sort((a, b) => a - b);
   const maxRatio = Math.max(4, ...points.map((p) => p.fdOverFloor));
   const ratioTicks = [1, 2, 4, 8, 16, 32, 64].filter((v) => v <= maxRatio * 1.1);
-  const legend = recipes.map((r, i) => `<rect x="${20 + i * 150}" y="262" width="12" height="12" fill="${colours[i % colours.length]}"/><text x="${36 + i * 150}" y="273" font-size="12">${r}</text>`).join('\n');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="284" font-family="sans-serif">
-<rect width="720" height="284" fill="#fff"/>
+  // the legend: four recipes to a row under the panels
+  const perRow = 4;
+  const height = 262 + Math.ceil(recipes.length / perRow) * 20 + 4;
+  const legend = recipes.map((r, i) => {
+    const [x, y] = [20 + (i % perRow) * 175, 262 + Math.floor(i / perRow) * 20];
+    return `<rect x="${x}" y="${y}" width="12" height="12" fill="${colours[i % colours.length]}"/><text x="${x + 16}" y="${y + 11}" font-size="12">${r}</text>`;
+  }).join('\n');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="${height}" font-family="sans-serif">
+<rect width="720" height="${height}" fill="#fff"/>
 ${panel(points, recipes, 0, 'Readable samples', 'confident (p ≥ 0.9)', (p) => p.confident, 1, [0, 0.2, 0.4, 0.6, 0.8, 1], (v) => `${Math.round(v * 100)} %`, undefined, { value: 0.8, label: 'goal 80 %' })}
 ${panel(points, recipes, 360, 'Distance to real data (log scale)', 'MNIST-FD / floor', (p) => p.fdOverFloor, maxRatio * 1.3, ratioTicks, (v) => `${v}×`, Math.log, { value: 4, label: 'goal 4×' })}
 ${legend}

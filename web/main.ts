@@ -203,7 +203,7 @@ const setTraining = (s: TrainStatus): void => {
   $<HTMLButtonElement>('download-guide').disabled = !s.guide;
 };
 
-/** ` (guide frozen at step N)` or ` (guide at step N)` for a run with a guide, else nothing. */
+/** `; autoguidance w = W by its EMA weights frozen (or to be frozen) at step N` for a run with a guide, else nothing. */
 const guideNote = (s: TrainStatus): string => (s.guideStep === null ? '' : `; autoguidance w = ${s.guideScale} by its EMA weights ${s.guide ? 'frozen' : 'to be frozen'} at step ${s.guideStep}`);
 
 const startTraining = async (): Promise<void> => {

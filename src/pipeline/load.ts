@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { namedNetworks, network } from '../train/network.ts';
 import { loadCheckpoint } from '../train/checkpoint.ts';
-import { configInMetadata, decodeModelFiles, type DiffusionModel, GUIDE_FILE, type ModelFiles } from './model.ts';
+import { configInMetadata, decodeModelFiles, type DiffusionModel, type ModelFiles } from './model.ts';
+import { guideFileFor } from '../train/guide-file.ts';
 import { pipelineFromFiles, pipelineFromModel, type Pipeline } from './pipeline.ts';
 
 const asset = (rel: string): string => fileURLToPath(new URL(`../../assets/${rel}`, import.meta.url));
@@ -41,14 +42,6 @@ export interface LoadOptions {
   readonly noGuide?: boolean;
 }
 
-/**
- * Where the guide of a weights file sits: guide.safetensors beside a model folder's
- * model.safetensors, `X.guide.safetensors` beside any other `X.safetensors` (the browser page
- * downloads a run's guide so).
- */
-export const guideBeside = (path: string): string =>
-  join(dirname(path), basename(path) === 'model.safetensors' ? GUIDE_FILE : `${basename(path, '.safetensors')}.guide.safetensors`);
-
 const fromWeightsFile = (path: string, netName: string | undefined, noGuide = false): DiffusionModel => {
   const cfgPath = join(dirname(path), 'config.json');
   const hasConfig = existsSync(cfgPath);
@@ -60,7 +53,7 @@ const fromWeightsFile = (path: string, netName: string | undefined, noGuide = fa
   }
   // a named network wins over a config.json beside the file, as scripts/sample.ts's --network does
   // a model folder's model.safetensors brings the guide.safetensors beside it, and any other X.safetensors its X.guide.safetensors
-  const guidePath = guideBeside(path);
+  const guidePath = join(dirname(path), guideFileFor(basename(path)));
   const guide = !noGuide && existsSync(guidePath) ? { guide: new Uint8Array(readFileSync(guidePath)) } : {};
   const files: ModelFiles = netName !== undefined ? { safetensors, network: netName, ...guide }
     : carried ? { safetensors, ...guide } : { safetensors, config: readFileSync(cfgPath, 'utf8'), ...guide };

@@ -99,8 +99,8 @@ const common = {
 /**
  * The default run's recipe, tuned with `npm run bench:quality` (docs/QUALITY.md) for the most
  * readable digits in about 13 minutes of training on a 2-core CPU: the `small` U-Net predicting v,
- * Adam 2.8e-3 with 200 warm-up steps and a cosine decay, EMA 0.999, 2,000 steps of batch 64 (a
- * batch of 64 trains about a fifth more images per second than 32 here), and a final grid of 100
+ * Adam 2.8e-3 with 200 warm-up steps and a cosine decay, EMA 0.999, 2,000 steps of batch 64 (whole
+ * runs train about a seventh more images per second at batch 64 than at 32 here), and a final grid of 100
  * ancestral DDPM steps (which scored better than DDIM and DPM-Solver++ at 50, and as well as 200),
  * autoguided (w = 3.75) by the run's own EMA weights frozen at two thirds of the run (step 1,333).
  */

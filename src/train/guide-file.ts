@@ -53,6 +53,20 @@ export const checkGuideInterval = (i: GuideInterval): E.Either<string, GuideInte
 /** The file a model, checkpoint or run keeps its autoguidance guide in. */
 export const GUIDE_FILE = 'guide.safetensors';
 
+/**
+ * The name of the guide that goes with a weights file: guide.safetensors for a model folder's
+ * model.safetensors, `X.guide.safetensors` for any other `X.safetensors` (the browser page's downloads).
+ */
+export const guideFileFor = (weightsName: string): string =>
+  weightsName === 'model.safetensors' ? GUIDE_FILE : `${weightsName.replace(/\.safetensors$/, '')}.guide.safetensors`;
+
+/** The step at which a run of `total` steps freezes its guide (`guideAt` of them; null: no guide). */
+export const guideStepOf = (guideAt: number, total: number): number | null => (guideAt > 0 ? Math.max(1, Math.round(guideAt * total)) : null);
+
+/** The log line of a run that has just frozen its guide. */
+export const frozeGuideMessage = (step: number, fromEma: boolean, scale: number, interval: GuideInterval): string =>
+  `step ${step}: froze the ${fromEma ? 'EMA ' : ''}weights as the run's autoguidance guide (scale ${scale}${describeInterval(interval)})`;
+
 /** Float32 entries stored as float16 (`f16`) or left as they are. */
 export const inDtype = (entries: Tensors, dtype: 'f16' | 'f32'): Tensors =>
   Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, e.dtype === 'F32' && dtype === 'f16' ? { ...e, dtype: 'F16' } : e]));

@@ -17,6 +17,7 @@ const bytesOf = async (f: File): Promise<Uint8Array> => new Uint8Array(await f.a
 
 /** The model in a set of files, or an Error saying what is missing. */
 export const modelFromFiles = async (files: readonly File[]): Promise<PickedModel> => {
+  // guide.safetensors, or X.guide.safetensors as the page downloads it (guideFileFor's names)
   const guide = files.find((f) => f.name === 'guide.safetensors' || f.name.toLowerCase().endsWith('.guide.safetensors'));
   const weights = files.filter((f) => f.name.toLowerCase().endsWith('.safetensors') && f !== guide);
   const configs = files.filter((f) => f.name.toLowerCase().endsWith('.json') && f.name !== 'state.json' && f.name !== 'latest.json');

@@ -18,7 +18,7 @@ import { copyWeights, type StepSetup, type TrainState, trainStepOf } from '../..
 import { drawImages } from '../../src/train/generate.ts';
 import { yieldToEventLoop } from '../../src/tensor/platform.ts';
 import { guideSafetensors, modelSafetensors } from '../../src/pipeline/model.ts';
-import { describeInterval } from '../../src/train/guide-file.ts';
+import { frozeGuideMessage, guideFileFor, guideStepOf } from '../../src/train/guide-file.ts';
 import type { PageBackend, TrainRequest, TrainStatus } from '../protocol.ts';
 import { own, type Post } from './sampling.ts';
 
@@ -113,8 +113,7 @@ export const startTraining = async (req: TrainRequest, backend: PageBackend, b: 
     lr: { lr: config.lr, warmup: config.warmup, decay: config.lrDecay, minRatio: 0.05, total },
   };
   const params = treeTensors(state.weights.params).reduce((s, t) => s + t.size, 0);
-  // the step that freezes the guide, as scripts/train.ts reckons it
-  const guideStep = config.guideAt > 0 ? Math.max(1, Math.round(config.guideAt * total)) : null;
+  const guideStep = guideStepOf(config.guideAt, total);
   const r: Run = {
     config, net, setup, data, keys: { data: dataKey, sample: sampleKey }, backend, b, params, cache: {}, guideStep, state, guide: null, running: true, generation: 0,
   };
@@ -164,10 +163,10 @@ const loop = async (r: Run, post: Post): Promise<void> => {
       }
       releaseReplaced(r.state, next.state);
       r.state = next.state;
-      if (r.state.step === r.guideStep && r.guide === null) {
+      if (r.state.step === r.guideStep) {
         const frozen = r.state;
         r.guide = withBackend(r.b, () => copyWeights(frozen.ema ?? frozen.weights));
-        post({ kind: 'trainGuide', status: status(r), message: `step ${r.state.step}: froze the ${frozen.ema ? 'EMA ' : ''}weights as the run's autoguidance guide (scale ${r.config.guideScale}${describeInterval(r.config.guideInterval)}); the later grids are guided by it` });
+        post({ kind: 'trainGuide', status: status(r), message: `${frozeGuideMessage(frozen.step, frozen.ema !== null, r.config.guideScale, r.config.guideInterval)}; the later grids are guided by it` });
       }
       const ms = performance.now() - start;
       [windowMs, windowImages] = [windowMs + ms, windowImages + batch];
@@ -212,16 +211,17 @@ export const resumeTraining = (post: Post): TrainStatus => {
   return status(r);
 };
 
+/** The name of the run's checkpoint file as it stands: `diffusion-<preset>-step<N>.safetensors`. */
+const checkpointName = (r: Run): string => `diffusion-${r.config.preset}-step${r.state.step}.safetensors`;
+
 /**
  * The run as one PyTorch-compatible safetensors file: the EMA weights when the run keeps them,
  * else the weights, with the training config in the metadata (`sample --checkpoint FILE` reads it).
  */
-const fileStem = (r: Run): string => `diffusion-${r.config.preset}-step${r.state.step}`;
-
 export const checkpointFile = (): { bytes: Uint8Array; fileName: string } => {
   const r = current();
   const bytes = withBackend(r.b, () => modelSafetensors(r.net, r.state.ema ?? r.state.weights, r.config));
-  return { bytes, fileName: `${fileStem(r)}.safetensors` };
+  return { bytes, fileName: checkpointName(r) };
 };
 
 /**
@@ -233,5 +233,5 @@ export const guideFile = (): { bytes: Uint8Array; fileName: string } => {
   const g = r.guide;
   if (g === null) throw new Error(r.guideStep === null ? 'this run has no guide (its guide-at is 0)' : `no guide yet: the run freezes it at step ${r.guideStep}`);
   const bytes = withBackend(r.b, () => guideSafetensors(r.net, g, r.config, r.config.guideScale, 'f32', r.config.guideInterval));
-  return { bytes, fileName: `${fileStem(r)}.guide.safetensors` };
+  return { bytes, fileName: guideFileFor(checkpointName(r)) };
 };

@@ -33,7 +33,7 @@ import { batchesPerEpoch, scaleImages, type ScaledImages } from '../../train/dat
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.ts';
 import { copyWeights, runTraining, type StepEvent, type StepSetup, type TrainState } from '../../train/loop.ts';
 import { drawImages } from '../../train/generate.ts';
-import { describeInterval } from '../../train/guide-file.ts';
+import { frozeGuideMessage, guideStepOf } from '../../train/guide-file.ts';
 import { type Progress, progressWriter, renderProgress } from '../progress.ts';
 import { cli, scriptLauncher } from '../cli.ts';
 import { commandLabel } from '../exits.ts';
@@ -150,7 +150,7 @@ const prepare = ({ cfg, resumed, init }: Plan): TE.TaskEither<Error, Ready> => {
       const perEpoch = batchesPerEpoch(data.count, cfg.batch);
       if (perEpoch === 0) return E.left(new Error(`--batch ${cfg.batch} is larger than the dataset (${data.count} images)`));
       const totalSteps = cfg.steps ?? cfg.epochs * perEpoch;
-      const guideStep = cfg.guideAt > 0 ? Math.max(1, Math.round(cfg.guideAt * totalSteps)) : null;
+      const guideStep = guideStepOf(cfg.guideAt, totalSteps);
       if (resumed) {
         const k = keyFromJSON(resumed.state.key);
         if (E.isLeft(k) || JSON.stringify(keyToJSON(k.right)) !== JSON.stringify(keyToJSON(root))) return E.left(new Error('the checkpoint was made with another seed'));
@@ -241,7 +241,7 @@ const execute = (stopRequested: () => boolean, launcher: string) => async (r: Re
     ({ state }: StepEvent) => {
       if (state.step === r.guideStep) {
         guide = copyWeights(state.ema ?? state.weights);
-        progress.log(`step ${state.step}: froze the ${state.ema ? 'EMA ' : ''}weights as the run's autoguidance guide (scale ${cfg.guideScale}${describeInterval(cfg.guideInterval)})`);
+        progress.log(frozeGuideMessage(state.step, state.ema !== null, cfg.guideScale, cfg.guideInterval));
       }
     },
     ({ state, loss, epoch }: StepEvent) => {
